@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * Configuration is parsed once per process, at the edge, from the environment. Each service extends
+ * `baseConfigShape` with its own keys; `parseConfig` fails with one message that lists every bad key and
+ * how to fix it, so a misconfigured deploy dies at start-up instead of at the first request.
+ */
+export const nodeEnv = z.enum(['development', 'test', 'production']).default('development');
+
+const boolFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const envBool = (fallback: boolean) => boolFromEnv.optional().transform((v) => v ?? fallback);
+
+export const baseConfigShape = {
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Bind address for every HTTP listener. */
+  HOST: z.string().default('127.0.0.1'),
+};
+
+export const databaseConfigShape = {
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /** Connections per process in the pg pool behind Prisma's driver adapter. */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** How long a query may wait for a free pool connection before failing (ms). */
+  DB_POOL_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+};
+
+export const redisConfigShape = {
+  /** Unset: in-memory stand-ins (single-process development only). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+};
+
+export class ConfigError extends Error {
+  constructor(service: string, issues: string[]) {
+    super(`Invalid configuration for ${service}:\n  - ${issues.join('\n  - ')}\nSee .env.example for every variable.`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseConfig<S extends z.ZodRawShape>(
+  service: string,
+  shape: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<S>> {
+  const result = z.object(shape).safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      service,
+      result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  return result.data;
+}

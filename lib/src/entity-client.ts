@@ -1,0 +1,55 @@
+import { CORRELATION_HEADER } from './correlation.js';
+import { ServiceUnavailableError, UpstreamTimeoutError } from './errors.js';
+
+export interface EntityClientOptions {
+  /** The peer subgraph's GraphQL endpoint. */
+  url: string;
+  /** Name of the peer, for error messages. */
+  peer: string;
+  /** Who is calling, sent as `apollographql-client-name` so the peer's logs say it. */
+  caller: string;
+  timeoutMs: number;
+}
+
+/**
+ * Reads entities owned by another subgraph the way the gateway does: one `_entities` call with a batch of
+ * representations, resolved by the owner's `__resolveReference`. A subgraph never reads another's tables;
+ * this is the only door.
+ */
+export class EntityClient {
+  constructor(private readonly options: EntityClientOptions) {}
+
+  async fetch<T>(
+    representations: Array<{ __typename: string } & Record<string, unknown>>,
+    selection: string,
+    correlationId: string,
+  ): Promise<Array<T | null>> {
+    if (representations.length === 0) return [];
+    const query = `query EntityLookup($representations: [_Any!]!) { _entities(representations: $representations) { ${selection} } }`;
+    let response: Response;
+    try {
+      response = await fetch(this.options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [CORRELATION_HEADER]: correlationId,
+          'apollographql-client-name': this.options.caller,
+        },
+        body: JSON.stringify({ query, variables: { representations } }),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError') {
+        throw new UpstreamTimeoutError(`${this.options.peer} did not answer within ${this.options.timeoutMs} ms`, { upstream: this.options.peer });
+      }
+      throw new ServiceUnavailableError(`${this.options.peer} is unavailable`, { upstream: this.options.peer });
+    }
+    const body = (await response.json().catch(() => null)) as { data?: { _entities?: Array<T | null> }; errors?: unknown[] } | null;
+    if (!response.ok || !body?.data?._entities) {
+      throw new ServiceUnavailableError(`${this.options.peer} answered ${response.status} without entities`, {
+        upstream: this.options.peer,
+      });
+    }
+    return body.data._entities;
+  }
+}

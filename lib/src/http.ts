@@ -1,0 +1,111 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+import { CORRELATION_HEADER, correlationIdFrom } from './correlation.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The request's correlation ID (accepted from `X-Correlation-ID` or generated). */
+    correlationId: string;
+    /** Logger bound to this request: every line carries the correlation ID. */
+    log: Logger;
+  }
+}
+
+export interface HealthCheck {
+  name: string;
+  /** Resolves when healthy; rejects (with a short reason) when not. */
+  check(): Promise<void>;
+}
+
+const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
+
+/**
+ * The express app every Innkeep process starts from: correlation ID in and out, one child logger per
+ * request, an access log line per response, JSON body limit, and the health endpoints.
+ */
+export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; bodyLimit?: string }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    req.correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
+    req.log = options.logger.child({ correlationId: req.correlationId });
+    res.setHeader('X-Correlation-ID', req.correlationId);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = QUIET_PATHS.has(req.originalUrl.split('?')[0]!) ? 'debug' : 'info';
+      req.log[level]({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  });
+
+  app.get('/health/live', (_req, res) => {
+    res.json({ status: 'live' });
+  });
+  app.get('/health/ready', async (_req, res) => {
+    const results = await Promise.all(
+      options.checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), 2000);
+          return [name, { status: 'ok' }] as const;
+        } catch (error) {
+          return [name, { status: 'failing', reason: error instanceof Error ? error.message : String(error) }] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r.status === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+
+  app.use(express.json({ limit: options.bodyLimit ?? '1mb' }));
+  return app;
+}
+
+/** Last middleware: JSON for unknown routes and for body-parser failures; never an HTML stack trace. */
+export function finishHttpApp(app: Express): void {
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } });
+  });
+  app.use((error: { status?: number; type?: string; message?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) req.log?.error({ err: error }, 'unhandled HTTP error');
+    res.status(status).json({
+      errors: [
+        {
+          message: status === 500 ? 'Internal server error' : (error.message ?? 'Bad request'),
+          extensions: {
+            code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT',
+            correlationId: req.correlationId,
+            timestamp: new Date().toISOString(),
+          },
+        },
+      ],
+    });
+  });
+}
+
+export async function listen(server: http.Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]);
+}

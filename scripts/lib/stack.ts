@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { DEFAULT_PORTS } from '../../lib/src/service-config.js';
+
+export type ServiceName = keyof typeof DEFAULT_PORTS;
+
+const ENTRY: Record<ServiceName, string> = {
+  vendor: 'pms-vendor/src/main.ts',
+  hotel: 'subgraphs/hotel/src/main.ts',
+  booking: 'subgraphs/booking/src/main.ts',
+  pms: 'subgraphs/pms/src/main.ts',
+  audit: 'subgraphs/audit/src/main.ts',
+  gateway: 'gateway/src/main.ts',
+};
+const HEALTH_PATH: Record<ServiceName, string> = {
+  vendor: '/health',
+  hotel: '/health/ready',
+  booking: '/health/ready',
+  pms: '/health/ready',
+  audit: '/health/ready',
+  gateway: '/health/ready',
+};
+
+export interface StackOptions {
+  /** Environment shared by every process (DATABASE_URL, REDIS_URL, LOG_LEVEL, …). */
+  env: Record<string, string | undefined>;
+  ports?: Partial<Record<ServiceName, number>>;
+  host?: string;
+  /** Where each service's output goes: one file per service under this folder, else `onLine`. */
+  logDir?: string;
+  onLine?(service: ServiceName, line: string): void;
+  readyTimeoutMs?: number;
+}
+
+export interface ServiceProcess {
+  name: ServiceName;
+  url: string;
+  child: ChildProcess;
+}
+
+export interface Stack {
+  /** Base URL (no path) of every service. */
+  urls: Record<ServiceName, string>;
+  /** The env each process was started with (for starting extra processes alike). */
+  envFor(name: ServiceName): Record<string, string>;
+  start(name: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  stopService(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the federation as real processes — fake PMS vendor, four subgraphs, then the gateway — and
+ * waits until each answers its readiness probe. Used by `npm start` and by the end-to-end tests.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const host = options.host ?? '127.0.0.1';
+  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const base = (name: ServiceName) => `http://${host}:${ports[name]}`;
+  const urls = Object.fromEntries((Object.keys(ports) as ServiceName[]).map((n) => [n, base(n)])) as Record<ServiceName, string>;
+  const running = new Map<ServiceName, ServiceProcess>();
+  const logs = new Map<ServiceName, WriteStream>();
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
+
+  const envFor = (name: ServiceName): Record<string, string> => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries({ ...process.env, ...options.env })) if (v !== undefined) env[k] = v;
+    Object.assign(env, {
+      HOST: host,
+      GATEWAY_PORT: String(ports.gateway),
+      HOTEL_PORT: String(ports.hotel),
+      BOOKING_PORT: String(ports.booking),
+      PMS_PORT: String(ports.pms),
+      AUDIT_PORT: String(ports.audit),
+      VENDOR_PORT: String(ports.vendor),
+      HOTEL_URL: `${base('hotel')}/graphql`,
+      BOOKING_URL: `${base('booking')}/graphql`,
+      PMS_URL: `${base('pms')}/graphql`,
+      AUDIT_URL: `${base('audit')}/graphql`,
+      PMS_VENDOR_URL: base('vendor'),
+    });
+    void name;
+    return env;
+  };
+
+  const start = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
+      env: { ...envFor(name), ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const recent: string[] = [];
+    let sink: WriteStream | undefined;
+    if (options.logDir) {
+      sink = logs.get(name) ?? createWriteStream(path.join(options.logDir, `${name}.log`), { flags: 'a' });
+      logs.set(name, sink);
+    }
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        recent.push(line);
+        if (recent.length > 20) recent.shift();
+        if (sink) sink.write(`${line}\n`);
+        else options.onLine?.(name, line);
+      });
+    }
+    const service = { name, url: urls[name], child };
+    running.set(name, service);
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready:\n${recent.join('\n')}`))),
+    );
+    await Promise.race([waitReady(`${urls[name]}${HEALTH_PATH[name]}`, options.readyTimeoutMs ?? 60_000), exited]);
+    return service;
+  };
+
+  const stopService = async (name: ServiceName): Promise<void> => {
+    const service = running.get(name);
+    running.delete(name);
+    if (!service || service.child.exitCode !== null || service.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => service.child.kill('SIGKILL'), 10_000);
+      service.child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      service.child.kill('SIGTERM');
+    });
+  };
+
+  const stop = async () => {
+    await stopService('gateway');
+    await Promise.all([...running.keys()].map(stopService));
+    await Promise.all([...logs.values()].map((s) => new Promise((r) => s.end(r))));
+    logs.clear();
+  };
+
+  try {
+    await Promise.all((['vendor', 'hotel', 'booking', 'pms', 'audit'] as const).map((n) => start(n)));
+    await start('gateway');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, envFor, start, stopService, stop };
+}
+
+export async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+      last = `HTTP ${response.status}: ${await response.text()}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms (${last})`);
+}

@@ -1,0 +1,54 @@
+import { ZodError } from 'zod';
+import { createDatabase } from '../../../lib/src/db.js';
+import { createLogger } from '../../../lib/src/logger.js';
+import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
+import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
+import { resolvers, type AuditContext } from './resolvers.js';
+import { AuditTrail, createAuditLoaders } from './trail.js';
+
+export const loadAuditConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('audit', {}, env);
+export type AuditConfig = ReturnType<typeof loadAuditConfig>;
+
+export async function start(config: AuditConfig): Promise<RunningService> {
+  const logger = createLogger('audit', config.LOG_LEVEL);
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
+    applicationName: 'innkeep-audit',
+  });
+  const trail = new AuditTrail(db.prisma);
+  return startSubgraph<AuditContext>(
+    {
+      name: 'audit',
+      schemaFile: new URL('../schema.graphql', import.meta.url),
+      resolvers,
+      createContext: (base) => ({ ...base, trail, loaders: createAuditLoaders(db.prisma) }),
+    },
+    {
+      port: config.port,
+      host: config.HOST,
+      production: config.production,
+      logger,
+      checks: [{ name: 'database', check: db.ping }],
+      routes(app) {
+        // Producers' outbox relays deliver here (not part of the public GraphQL API).
+        app.post('/internal/audit-events', async (req, res) => {
+          try {
+            const result = await trail.append(req.body);
+            req.log.debug(result, 'audit events ingested');
+            res.json(result);
+          } catch (error) {
+            if (error instanceof ZodError) {
+              res.status(400).json({ error: { code: 'BAD_USER_INPUT', issues: error.issues.slice(0, 10) } });
+              return;
+            }
+            req.log.error({ err: error }, 'audit ingestion failed');
+            res.status(503).json({ error: { code: 'SERVICE_UNAVAILABLE' } });
+          }
+        });
+      },
+      onStop: db.close,
+    },
+  );
+}

@@ -1,0 +1,104 @@
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import type { AuditEvent, PrismaClient } from '../../../lib/src/db.js';
+import { BadUserInputError } from '../../../lib/src/errors.js';
+import { validateInput } from '../../../lib/src/validation.js';
+
+const MAX_PAGE = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What producers may send to `/internal/audit-events`. */
+export const ingestBody = z.object({
+  events: z
+    .array(
+      z.object({
+        id: z.string().regex(UUID),
+        occurredAt: z.iso.datetime({ offset: true }),
+        actor: z.string().min(1).max(200),
+        action: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/),
+        resourceType: z.string().min(1).max(100),
+        resourceId: z.string().min(1).max(200),
+        hotelId: z.string().regex(UUID).nullable(),
+        correlationId: z.string().max(128).nullable(),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .min(1)
+    .max(1000),
+});
+
+const filterInput = z
+  .object({
+    hotelId: z.string().regex(UUID, 'must be a valid hotel ID').nullish(),
+    actor: z.string().max(200).nullish(),
+    action: z.string().max(100).nullish(),
+    resourceType: z.string().max(100).nullish(),
+    resourceId: z.string().max(200).nullish(),
+    since: z.date().nullish(),
+    until: z.date().nullish(),
+  })
+  .nullish();
+
+export interface AuditPageArgs {
+  filter?: unknown;
+  first?: number | null;
+  after?: string | null;
+}
+
+export function createAuditLoaders(prisma: PrismaClient) {
+  return {
+    event: new DataLoader<string, AuditEvent | null>(async (ids) => {
+      const rows = await prisma.auditEvent.findMany({ where: { id: { in: ids.filter((id) => UUID.test(id)) } } });
+      const map = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => map.get(id) ?? null);
+    }),
+  };
+}
+export type AuditLoaders = ReturnType<typeof createAuditLoaders>;
+
+/** The trail: append (idempotent by event ID) and read. Rows are never updated or deleted. */
+export class AuditTrail {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Appends events in the given order; an ID seen before is skipped, so a resend cannot duplicate. */
+  async append(raw: unknown): Promise<{ received: number; appended: number }> {
+    const { events } = ingestBody.parse(raw);
+    const { count } = await this.prisma.auditEvent.createMany({
+      data: events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt), details: e.details as object })),
+      skipDuplicates: true,
+    });
+    return { received: events.length, appended: count };
+  }
+
+  async page(args: AuditPageArgs) {
+    const filter = validateInput(filterInput, args.filter, 'filter');
+    const first = args.first ?? 50;
+    if (first < 0 || first > MAX_PAGE) throw new BadUserInputError([{ field: 'first', message: `must be between 0 and ${MAX_PAGE}` }]);
+    let before: bigint | undefined;
+    if (args.after) {
+      if (!/^\d{1,19}$/.test(args.after)) throw new BadUserInputError([{ field: 'after', message: 'is not a cursor returned by this API' }]);
+      before = BigInt(args.after);
+    }
+    const where = {
+      ...(filter?.hotelId ? { hotelId: filter.hotelId } : {}),
+      ...(filter?.actor ? { actor: filter.actor } : {}),
+      ...(filter?.action ? { action: filter.action } : {}),
+      ...(filter?.resourceType ? { resourceType: filter.resourceType } : {}),
+      ...(filter?.resourceId ? { resourceId: filter.resourceId } : {}),
+      ...(filter?.since || filter?.until
+        ? { occurredAt: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }
+        : {}),
+    };
+    const [rows, totalCount] = await Promise.all([
+      this.prisma.auditEvent.findMany({
+        where: { ...where, ...(before !== undefined ? { sequence: { lt: before } } : {}) },
+        orderBy: { sequence: 'desc' },
+        take: first + 1,
+      }),
+      this.prisma.auditEvent.count({ where }),
+    ]);
+    const nodes = rows.slice(0, first);
+    const last = nodes.at(-1);
+    return { nodes, pageInfo: { hasNextPage: rows.length > first, endCursor: last ? last.sequence.toString() : null }, totalCount };
+  }
+}

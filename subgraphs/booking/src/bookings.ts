@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import { v7 as uuidv7 } from 'uuid';
+import type { Booking, BookingStatus, Guest, PrismaClient } from '../../../lib/src/db.js';
+import { PgErrorCode, pgErrorCode } from '../../../lib/src/db.js';
+import { AUDIT_TOPIC, ANONYMOUS_ACTOR, auditEvent } from '../../../lib/src/audit-event.js';
+import { BadUserInputError, ConflictError, NotFoundError, type FieldProblem } from '../../../lib/src/errors.js';
+import { prismaErrorCode } from '../../../lib/src/prisma-errors.js';
+import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
+import { validateInput } from '../../../lib/src/validation.js';
+import { todayIn, type HotelInventory } from './inventory.js';
+
+export const ACTIVE_STATUSES: BookingStatus[] = ['PENDING', 'CONFIRMED', 'CHECKED_IN'];
+const MAX_NIGHTS = 30;
+const MAX_PAGE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => UUID.test(id);
+
+const nightsBetween = (checkIn: string, checkOut: string) =>
+  Math.round((fromIsoDate(checkOut).getTime() - fromIsoDate(checkIn).getTime()) / 86_400_000);
+
+const createBookingInput = z
+  .object({
+    hotelId: z.string().regex(UUID, 'must be a valid hotel ID'),
+    roomId: z.string().regex(UUID, 'must be a valid room ID'),
+    checkIn: z.string().refine(isIsoDate, 'must be a date YYYY-MM-DD'),
+    checkOut: z.string().refine(isIsoDate, 'must be a date YYYY-MM-DD'),
+    guests: z.number().int().min(1, 'must be at least 1').max(20, 'must be at most 20').nullish().transform((g) => g ?? 1),
+    guest: z.object({
+      name: z.string().trim().min(1, 'must not be empty').max(200),
+      email: z.email({ message: 'must be a valid email address' }).max(254).transform((e) => e.toLowerCase()),
+      phone: z
+        .string()
+        .trim()
+        .regex(/^\+?[0-9 ()./-]{6,20}$/, 'must be a phone number, e.g. +351 21 000 0000')
+        .nullish(),
+    }),
+    idempotencyKey: z.string().min(8, 'must be 8 to 128 characters').max(128, 'must be 8 to 128 characters').nullish(),
+  })
+  .superRefine((input, ctx) => {
+    if (isIsoDate(input.checkIn) && isIsoDate(input.checkOut)) {
+      const nights = nightsBetween(input.checkIn, input.checkOut);
+      if (nights < 1) ctx.addIssue({ code: 'custom', path: ['checkOut'], message: 'must be after checkIn' });
+      if (nights > MAX_NIGHTS) ctx.addIssue({ code: 'custom', path: ['checkOut'], message: `stay must be at most ${MAX_NIGHTS} nights` });
+    }
+  });
+type CreateBookingInput = z.infer<typeof createBookingInput>;
+
+const stayInput = z
+  .object({
+    hotelId: z.string().regex(UUID, 'must be a valid hotel ID'),
+    checkIn: z.string().refine(isIsoDate, 'must be a date YYYY-MM-DD'),
+    checkOut: z.string().refine(isIsoDate, 'must be a date YYYY-MM-DD'),
+    guests: z.number().int().min(1, 'must be at least 1').max(20, 'must be at most 20'),
+  })
+  .refine((s) => nightsBetween(s.checkIn, s.checkOut) >= 1, { path: ['checkOut'], message: 'must be after checkIn' });
+
+const filterInput = z
+  .object({
+    status: z.array(z.enum(['PENDING', 'CONFIRMED', 'CHECKED_IN', 'CHECKED_OUT', 'CANCELLED'])).nullish(),
+    from: z.string().nullish(),
+    to: z.string().nullish(),
+  })
+  .nullish();
+const pageInput = z.object({
+  first: z.number().int().min(0, 'must not be negative').max(MAX_PAGE, `must be at most ${MAX_PAGE}`).nullish(),
+  after: z.string().max(200).nullish(),
+});
+
+export interface PageArgs {
+  filter?: z.infer<typeof filterInput>;
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface BookingPage {
+  nodes: Booking[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+/** Cursor: opaque base64url of (checkIn, id), the connection's sort key. */
+const encodeCursor = (b: Booking) => Buffer.from(JSON.stringify([toIsoDate(b.checkIn), b.id])).toString('base64url');
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [date, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof date === 'string' && isIsoDate(date) && typeof id === 'string' && isUuid(id)) return [date, id];
+  } catch {
+    /* falls through */
+  }
+  throw new BadUserInputError([{ field: 'after', message: 'is not a cursor returned by this API' }]);
+}
+
+/** Human-readable booking reference: IK- + 8 Crockford base32 characters (40 random bits). */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+export function newReference(): string {
+  const bytes = randomBytes(8);
+  let out = 'IK-';
+  for (let i = 0; i < 8; i++) out += ALPHABET[bytes[i]! % 32];
+  return out;
+}
+
+export function createBookingLoaders(prisma: PrismaClient) {
+  return {
+    booking: new DataLoader<string, Booking | null>(async (ids) => {
+      const rows = await prisma.booking.findMany({ where: { id: { in: ids.filter(isUuid) } } });
+      const map = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => map.get(id) ?? null);
+    }),
+    guest: new DataLoader<string, Guest | null>(async (ids) => {
+      const rows = await prisma.guest.findMany({ where: { id: { in: [...ids] } } });
+      const map = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => map.get(id) ?? null);
+    }),
+  };
+}
+export type BookingLoaders = ReturnType<typeof createBookingLoaders>;
+
+export interface BookingsDeps {
+  prisma: PrismaClient;
+  inventory: HotelInventory;
+  /** Called after a commit that wrote outbox rows, so the relay ships them at once. */
+  onOutboxWrite(): void;
+}
+
+type Transition = { from: BookingStatus[]; to: BookingStatus; action: string };
+const TRANSITIONS = {
+  cancel: { from: ['PENDING', 'CONFIRMED'], to: 'CANCELLED', action: 'booking.cancelled' },
+  checkIn: { from: ['PENDING', 'CONFIRMED'], to: 'CHECKED_IN', action: 'booking.checked_in' },
+  checkOut: { from: ['CHECKED_IN'], to: 'CHECKED_OUT', action: 'booking.checked_out' },
+} satisfies Record<string, Transition>;
+
+/** The booking domain: validation, pricing, the double-booking guarantee, state changes and their audit. */
+export class Bookings {
+  constructor(private readonly deps: BookingsDeps) {}
+
+  async create(raw: unknown, correlationId: string): Promise<Booking> {
+    const input = validateInput(createBookingInput, raw, 'input');
+    if (input.idempotencyKey) {
+      const earlier = await this.deps.prisma.booking.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+      if (earlier) return this.replay(earlier, input);
+    }
+
+    const room = await this.deps.inventory.room(input.roomId, correlationId);
+    const problems: FieldProblem[] = [];
+    if (!room) problems.push({ field: 'input.roomId', message: 'no such room' });
+    else if (room.hotel.id !== input.hotelId) problems.push({ field: 'input.roomId', message: 'room does not belong to this hotel' });
+    else {
+      if (input.checkIn < todayIn(room.hotel.timezone)) problems.push({ field: 'input.checkIn', message: 'must not be in the past' });
+      if (input.guests > room.roomType.capacity) {
+        problems.push({ field: 'input.guests', message: `room takes at most ${room.roomType.capacity} guests` });
+      }
+    }
+    if (problems.length) throw new BadUserInputError(problems);
+    if (room!.status === 'OUT_OF_ORDER') throw new ConflictError('Room is out of order', { roomId: input.roomId });
+
+    const nights = nightsBetween(input.checkIn, input.checkOut);
+    try {
+      const booking = await this.deps.prisma.$transaction(async (tx) => {
+        const guest = await tx.guest.upsert({
+          where: { email: input.guest.email },
+          create: { name: input.guest.name, email: input.guest.email, phone: input.guest.phone ?? null },
+          update: { name: input.guest.name, ...(input.guest.phone ? { phone: input.guest.phone } : {}) },
+        });
+        const created = await tx.booking.create({
+          data: {
+            id: uuidv7(),
+            reference: newReference(),
+            hotelId: input.hotelId,
+            roomId: input.roomId,
+            guestId: guest.id,
+            status: 'CONFIRMED',
+            checkIn: fromIsoDate(input.checkIn),
+            checkOut: fromIsoDate(input.checkOut),
+            guests: input.guests,
+            totalMinor: nights * room!.roomType.baseRate.amountMinor,
+            currency: room!.hotel.currency,
+            idempotencyKey: input.idempotencyKey ?? null,
+          },
+        });
+        await this.recordAudit(tx, created, 'booking.created', correlationId, { nights, guests: input.guests });
+        return created;
+      });
+      this.deps.onOutboxWrite();
+      return booking;
+    } catch (error) {
+      if (pgErrorCode(error) === PgErrorCode.exclusionViolation) {
+        throw new ConflictError('The room is already booked for at least one of these nights', { roomId: input.roomId });
+      }
+      if (input.idempotencyKey && (prismaErrorCode(error) === 'P2002' || pgErrorCode(error) === PgErrorCode.uniqueViolation)) {
+        // A concurrent request with the same key won the race: answer with its booking.
+        const earlier = await this.deps.prisma.booking.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
+        if (earlier) return this.replay(earlier, input);
+      }
+      throw error;
+    }
+  }
+
+  byReference(reference: string): Promise<Booking | null> {
+    return this.deps.prisma.booking.findUnique({ where: { reference: reference.trim().toUpperCase() } });
+  }
+
+  cancel(id: string, reason: string | null | undefined, correlationId: string): Promise<Booking> {
+    if (reason && reason.length > 500) throw new BadUserInputError([{ field: 'reason', message: 'must be at most 500 characters' }]);
+    return this.transition(id, TRANSITIONS.cancel, correlationId, { cancelReason: reason ?? null });
+  }
+
+  checkIn(id: string, correlationId: string): Promise<Booking> {
+    return this.transition(id, TRANSITIONS.checkIn, correlationId);
+  }
+
+  checkOut(id: string, correlationId: string): Promise<Booking> {
+    return this.transition(id, TRANSITIONS.checkOut, correlationId);
+  }
+
+  async availableRoomIds(args: { hotelId: string; checkIn: string; checkOut: string; guests: number }, correlationId: string): Promise<string[]> {
+    const stay = validateInput(stayInput, args, '');
+    const hotel = await this.deps.inventory.hotel(stay.hotelId, correlationId);
+    if (!hotel) throw new NotFoundError('Hotel', stay.hotelId);
+    const candidates = hotel.rooms.filter((r) => r.status !== 'OUT_OF_ORDER' && r.roomType.capacity >= stay.guests);
+    if (candidates.length === 0) return [];
+    const taken = await this.deps.prisma.booking.findMany({
+      where: {
+        roomId: { in: candidates.map((r) => r.id) },
+        status: { in: ACTIVE_STATUSES },
+        checkIn: { lt: fromIsoDate(stay.checkOut) },
+        checkOut: { gt: fromIsoDate(stay.checkIn) },
+      },
+      select: { roomId: true },
+      distinct: ['roomId'],
+    });
+    const takenIds = new Set(taken.map((t) => t.roomId));
+    return candidates.filter((r) => !takenIds.has(r.id)).map((r) => r.id);
+  }
+
+  /** One page of a hotel's or a room's bookings, ordered by (checkIn, id). */
+  async page(owner: { hotelId: string } | { roomId: string }, args: PageArgs): Promise<BookingPage> {
+    const filter = validateInput(filterInput, args.filter, 'filter');
+    const { first, after } = validateInput(pageInput, { first: args.first, after: args.after }, '');
+    const limit = first ?? 20;
+    for (const key of ['from', 'to'] as const) {
+      const value = filter?.[key];
+      if (value && !isIsoDate(value)) throw new BadUserInputError([{ field: `filter.${key}`, message: 'must be a date YYYY-MM-DD' }]);
+    }
+    const where = {
+      ...owner,
+      ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+      ...(filter?.from ? { checkOut: { gt: fromIsoDate(filter.from) } } : {}),
+      ...(filter?.to ? { checkIn: { lt: fromIsoDate(filter.to) } } : {}),
+    };
+    const cursorWhere = after
+      ? (() => {
+          const [date, id] = decodeCursor(after);
+          const d = fromIsoDate(date);
+          return { OR: [{ checkIn: { gt: d } }, { checkIn: d, id: { gt: id } }] };
+        })()
+      : {};
+    const [rows, totalCount] = await Promise.all([
+      this.deps.prisma.booking.findMany({
+        where: { AND: [where, cursorWhere] },
+        orderBy: [{ checkIn: 'asc' }, { id: 'asc' }],
+        take: limit + 1,
+      }),
+      this.deps.prisma.booking.count({ where }),
+    ]);
+    const nodes = rows.slice(0, limit);
+    const last = nodes.at(-1);
+    return { nodes, pageInfo: { hasNextPage: rows.length > limit, endCursor: last ? encodeCursor(last) : null }, totalCount };
+  }
+
+  private replay(earlier: Booking, input: CreateBookingInput): Booking {
+    const same =
+      earlier.hotelId === input.hotelId &&
+      earlier.roomId === input.roomId &&
+      toIsoDate(earlier.checkIn) === input.checkIn &&
+      toIsoDate(earlier.checkOut) === input.checkOut;
+    if (!same) throw new ConflictError('idempotencyKey was already used for a different booking', { field: 'input.idempotencyKey' });
+    return earlier;
+  }
+
+  private async transition(id: string, transition: Transition, correlationId: string, extra: { cancelReason?: string | null } = {}): Promise<Booking> {
+    if (!isUuid(id)) throw new NotFoundError('Booking', id);
+    const booking = await this.deps.prisma.$transaction(async (tx) => {
+      // Conditional update: a concurrent transition cannot slip between the read and the write.
+      const { count } = await tx.booking.updateMany({
+        where: { id, status: { in: transition.from } },
+        data: { status: transition.to, ...extra },
+      });
+      const current = await tx.booking.findUnique({ where: { id } });
+      if (!current) throw new NotFoundError('Booking', id);
+      if (count === 0) {
+        throw new ConflictError(`A ${current.status} booking cannot become ${transition.to}`, { status: current.status });
+      }
+      await this.recordAudit(tx, current, transition.action, correlationId, { to: transition.to, ...(extra.cancelReason ? { reasonGiven: true } : {}) });
+      return current;
+    });
+    this.deps.onOutboxWrite();
+    return booking;
+  }
+
+  private async recordAudit(
+    tx: Pick<PrismaClient, 'bookingOutbox'>,
+    booking: Booking,
+    action: string,
+    correlationId: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const event = auditEvent({
+      actor: ANONYMOUS_ACTOR,
+      action,
+      resourceType: 'Booking',
+      resourceId: booking.id,
+      hotelId: booking.hotelId,
+      correlationId,
+      // Never guest PII here: references and facts only.
+      details: { reference: booking.reference, status: booking.status, roomId: booking.roomId, checkIn: toIsoDate(booking.checkIn), checkOut: toIsoDate(booking.checkOut), ...details },
+    });
+    await tx.bookingOutbox.create({ data: { id: event.id, topic: AUDIT_TOPIC, payload: event as object } });
+  }
+}

@@ -1,0 +1,194 @@
+import DataLoader from 'dataloader';
+import { z } from 'zod';
+import type { PrismaClient, Hotel, Room, RoomType, RoomStatus } from '../../../lib/src/db.js';
+import { BadUserInputError, NotFoundError } from '../../../lib/src/errors.js';
+import { isCurrencyCode } from '../../../lib/src/money.js';
+import { translateWriteErrors } from '../../../lib/src/prisma-errors.js';
+import { isTimeZone, validateInput } from '../../../lib/src/validation.js';
+
+/**
+ * Per-request DataLoaders: every entity reference and list field is fetched with one `IN (...)` query
+ * per batch, so 50 `_entities` representations cost one SQL query, not 50.
+ */
+export function createCatalogLoaders(prisma: PrismaClient) {
+  const byId = <T extends { id: string }>(rows: T[], ids: readonly string[]) => {
+    const map = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => map.get(id) ?? null);
+  };
+  const groupBy = <T>(rows: T[], key: (r: T) => string, ids: readonly string[]) => {
+    const map = new Map<string, T[]>(ids.map((id) => [id, []]));
+    for (const row of rows) map.get(key(row))?.push(row);
+    return ids.map((id) => map.get(id) ?? []);
+  };
+  return {
+    hotel: new DataLoader<string, Hotel | null>(async (ids) =>
+      byId(await prisma.hotel.findMany({ where: { id: { in: [...ids] } } }), ids),
+    ),
+    roomType: new DataLoader<string, RoomType | null>(async (ids) =>
+      byId(await prisma.roomType.findMany({ where: { id: { in: [...ids] } } }), ids),
+    ),
+    room: new DataLoader<string, Room | null>(async (ids) =>
+      byId(await prisma.room.findMany({ where: { id: { in: [...ids] } } }), ids),
+    ),
+    roomTypesByHotel: new DataLoader<string, RoomType[]>(async (ids) =>
+      groupBy(
+        await prisma.roomType.findMany({ where: { hotelId: { in: [...ids] } }, orderBy: { name: 'asc' } }),
+        (r) => r.hotelId,
+        ids,
+      ),
+    ),
+    roomsByHotel: new DataLoader<string, Room[]>(async (ids) =>
+      groupBy(
+        await prisma.room.findMany({ where: { hotelId: { in: [...ids] } }, orderBy: [{ floor: 'asc' }, { number: 'asc' }] }),
+        (r) => r.hotelId,
+        ids,
+      ),
+    ),
+  };
+}
+export type CatalogLoaders = ReturnType<typeof createCatalogLoaders>;
+
+const uuid = z.uuid({ message: 'must be a valid ID' });
+const name = z.string().trim().min(1, 'must not be empty').max(200);
+const address = z.object({
+  line1: z.string().trim().min(1, 'must not be empty'),
+  line2: z.string().trim().nullish(),
+  city: z.string().trim().min(1, 'must not be empty'),
+  postalCode: z.string().trim().min(1, 'must not be empty').max(20),
+  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code, e.g. PT'),
+});
+const timezone = z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Lisbon');
+const currency = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR');
+const capacity = z.number().int().min(1, 'must be at least 1').max(20);
+const rate = z.number().int().min(0, 'must not be negative');
+
+const createHotelInput = z.object({
+  name,
+  slug: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be lowercase letters, digits and dashes').max(80),
+  timezone,
+  currency,
+  address,
+});
+const updateHotelInput = z.object({ name: name.nullish(), timezone: timezone.nullish(), currency: currency.nullish(), address: address.nullish() });
+const createRoomTypeInput = z.object({ hotelId: uuid, name, capacity, baseRateMinor: rate });
+const updateRoomTypeInput = z.object({ name: name.nullish(), capacity: capacity.nullish(), baseRateMinor: rate.nullish() });
+const roomNumber = z.string().trim().min(1, 'must not be empty').max(10);
+const floor = z.number().int().min(-5).max(200);
+const createRoomInput = z.object({
+  hotelId: uuid,
+  roomTypeId: uuid,
+  number: roomNumber,
+  floor,
+  status: z.enum(['CLEAN', 'DIRTY', 'INSPECTED', 'OUT_OF_ORDER']).nullish(),
+});
+const updateRoomInput = z.object({ number: roomNumber.nullish(), floor: floor.nullish(), roomTypeId: uuid.nullish() });
+
+const addressColumns = (a: z.infer<typeof address>) => ({
+  addressLine1: a.line1,
+  addressLine2: a.line2 ?? null,
+  city: a.city,
+  postalCode: a.postalCode,
+  country: a.country,
+});
+
+/** Drops null/undefined so an update only touches the fields the caller gave. */
+const defined = <T extends Record<string, unknown>>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]?: NonNullable<T[K]> };
+
+export class Catalog {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  listHotels(): Promise<Hotel[]> {
+    return this.prisma.hotel.findMany({ orderBy: { name: 'asc' } });
+  }
+
+  async findHotel(args: { id?: string | null; slug?: string | null }): Promise<Hotel | null> {
+    if (!args.id === !args.slug) {
+      throw new BadUserInputError([{ field: 'id', message: 'give exactly one of id or slug' }]);
+    }
+    if (args.id) return validIdOrNull(args.id) ? this.prisma.hotel.findUnique({ where: { id: args.id } }) : null;
+    return this.prisma.hotel.findUnique({ where: { slug: args.slug! } });
+  }
+
+  createHotel(raw: unknown): Promise<Hotel> {
+    const input = validateInput(createHotelInput, raw, 'input');
+    return translateWriteErrors(
+      () => this.prisma.hotel.create({ data: { name: input.name, slug: input.slug, timezone: input.timezone, currency: input.currency, ...addressColumns(input.address) } }),
+      { conflict: `A hotel with slug "${input.slug}" already exists`, notFound: { resource: 'Hotel', id: input.slug } },
+    );
+  }
+
+  updateHotel(id: string, raw: unknown): Promise<Hotel> {
+    const input = validateInput(updateHotelInput, raw, 'input');
+    const { address: addr, ...rest } = input;
+    return translateWriteErrors(
+      () => this.prisma.hotel.update({ where: { id: this.id(id, 'Hotel') }, data: { ...defined(rest), ...(addr ? addressColumns(addr) : {}) } }),
+      { conflict: 'Hotel update conflicts with another hotel', notFound: { resource: 'Hotel', id } },
+    );
+  }
+
+  async createRoomType(raw: unknown): Promise<RoomType> {
+    const input = validateInput(createRoomTypeInput, raw, 'input');
+    await this.requireHotel(input.hotelId);
+    return translateWriteErrors(() => this.prisma.roomType.create({ data: input }), {
+      conflict: `Room type "${input.name}" already exists in this hotel`,
+      notFound: { resource: 'Hotel', id: input.hotelId },
+    });
+  }
+
+  updateRoomType(id: string, raw: unknown): Promise<RoomType> {
+    const input = validateInput(updateRoomTypeInput, raw, 'input');
+    return translateWriteErrors(() => this.prisma.roomType.update({ where: { id: this.id(id, 'RoomType') }, data: defined(input) }), {
+      conflict: `Room type "${input.name}" already exists in this hotel`,
+      notFound: { resource: 'RoomType', id },
+    });
+  }
+
+  async createRoom(raw: unknown): Promise<Room> {
+    const input = validateInput(createRoomInput, raw, 'input');
+    await this.requireRoomTypeOfHotel(input.roomTypeId, input.hotelId);
+    return translateWriteErrors(
+      () => this.prisma.room.create({ data: { hotelId: input.hotelId, roomTypeId: input.roomTypeId, number: input.number, floor: input.floor, status: input.status ?? 'CLEAN' } }),
+      { conflict: `Room ${input.number} already exists in this hotel`, notFound: { resource: 'Hotel', id: input.hotelId } },
+    );
+  }
+
+  async updateRoom(id: string, raw: unknown): Promise<Room> {
+    const input = validateInput(updateRoomInput, raw, 'input');
+    const room = await this.prisma.room.findUnique({ where: { id: this.id(id, 'Room') } });
+    if (!room) throw new NotFoundError('Room', id);
+    if (input.roomTypeId) await this.requireRoomTypeOfHotel(input.roomTypeId, room.hotelId);
+    return translateWriteErrors(() => this.prisma.room.update({ where: { id }, data: defined(input) }), {
+      conflict: `Room ${input.number} already exists in this hotel`,
+      notFound: { resource: 'Room', id },
+    });
+  }
+
+  setRoomStatus(roomId: string, status: RoomStatus): Promise<Room> {
+    return translateWriteErrors(() => this.prisma.room.update({ where: { id: this.id(roomId, 'Room') }, data: { status } }), {
+      conflict: 'Room status conflict',
+      notFound: { resource: 'Room', id: roomId },
+    });
+  }
+
+  private id(id: string, resource: string): string {
+    if (!validIdOrNull(id)) throw new NotFoundError(resource, id);
+    return id;
+  }
+
+  private async requireHotel(hotelId: string): Promise<void> {
+    const found = await this.prisma.hotel.count({ where: { id: hotelId } });
+    if (!found) throw new BadUserInputError([{ field: 'input.hotelId', message: 'no such hotel' }]);
+  }
+
+  private async requireRoomTypeOfHotel(roomTypeId: string, hotelId: string): Promise<void> {
+    const roomType = await this.prisma.roomType.findUnique({ where: { id: roomTypeId } });
+    if (!roomType || roomType.hotelId !== hotelId) {
+      throw new BadUserInputError([{ field: 'input.roomTypeId', message: 'no such room type in this hotel' }]);
+    }
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** IDs are UUIDs; anything else cannot exist, and must not reach PostgreSQL as a cast error. */
+export const validIdOrNull = (id: string): boolean => UUID.test(id);

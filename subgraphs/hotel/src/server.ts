@@ -1,0 +1,36 @@
+import { createDatabase } from '../../../lib/src/db.js';
+import { createLogger } from '../../../lib/src/logger.js';
+import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
+import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
+import { Catalog, createCatalogLoaders } from './catalog.js';
+import { resolvers, type HotelContext } from './resolvers.js';
+
+export type HotelConfig = ReturnType<typeof loadHotelConfig>;
+export const loadHotelConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('hotel', {}, env);
+
+export async function start(config: HotelConfig): Promise<RunningService> {
+  const logger = createLogger('hotel', config.LOG_LEVEL);
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
+    applicationName: 'innkeep-hotel',
+  });
+  const catalog = new Catalog(db.prisma);
+  return startSubgraph<HotelContext>(
+    {
+      name: 'hotel',
+      schemaFile: new URL('../schema.graphql', import.meta.url),
+      resolvers,
+      createContext: (base) => ({ ...base, catalog, loaders: createCatalogLoaders(db.prisma) }),
+    },
+    {
+      port: config.port,
+      host: config.HOST,
+      production: config.production,
+      logger,
+      checks: [{ name: 'database', check: db.ping }],
+      onStop: db.close,
+    },
+  );
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { createDatabase } from '../../../lib/src/db.js';
+import { EntityClient } from '../../../lib/src/entity-client.js';
+import { createLogger } from '../../../lib/src/logger.js';
+import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config.js';
+import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
+import { resolvers, type PmsContext } from './resolvers.js';
+import { createPmsLoaders, PmsSync } from './sync.js';
+import { VendorClient } from './vendor-client.js';
+
+export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  loadSubgraphConfig(
+    'pms',
+    {
+      BOOKING_URL: z.url().default(subgraphUrl('booking', env)),
+      PMS_VENDOR_URL: z.url().default('http://127.0.0.1:4010'),
+      PMS_VENDOR_TOKEN: z.string().min(8).default('fake-vendor-token'),
+      PMS_VENDOR_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
+      PMS_STALE_AFTER_SECONDS: z.coerce.number().int().min(1).default(900),
+      PEER_TIMEOUT_MS: z.coerce.number().int().min(50).default(3000),
+    },
+    env,
+  );
+export type PmsConfig = ReturnType<typeof loadPmsConfig>;
+
+export async function start(config: PmsConfig): Promise<RunningService> {
+  const logger = createLogger('pms', config.LOG_LEVEL);
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
+    applicationName: 'innkeep-pms',
+  });
+  const pms = new PmsSync({
+    prisma: db.prisma,
+    vendor: new VendorClient({ baseUrl: config.PMS_VENDOR_URL, apiToken: config.PMS_VENDOR_TOKEN, timeoutMs: config.PMS_VENDOR_TIMEOUT_MS }),
+    bookingsOwner: new EntityClient({ url: config.BOOKING_URL, peer: 'booking', caller: 'pms', timeoutMs: config.PEER_TIMEOUT_MS }),
+    staleAfterMs: config.PMS_STALE_AFTER_SECONDS * 1000,
+    logger,
+  });
+  return startSubgraph<PmsContext>(
+    {
+      name: 'pms',
+      schemaFile: new URL('../schema.graphql', import.meta.url),
+      resolvers,
+      createContext: (base) => ({ ...base, pms, loaders: createPmsLoaders(db.prisma) }),
+    },
+    {
+      port: config.port,
+      host: config.HOST,
+      production: config.production,
+      logger,
+      checks: [{ name: 'database', check: db.ping }],
+      onStop: db.close,
+    },
+  );
+}

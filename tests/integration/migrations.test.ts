@@ -1,0 +1,132 @@
+/**
+ * The offline migration runner against the real local PostgreSQL, in a database of its own so it never
+ * disturbs the schema other tests use.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { migrate, resetDatabase, rollback } from '../../lib/src/migrate.js';
+
+const INIT = '20261123000000_init';
+const TEST_DB = 'innkeep_migrations_test';
+const initSql = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
+  'utf8',
+);
+
+const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const testUrl = (() => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${TEST_DB}`;
+  return u.toString();
+})();
+
+async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values?: unknown[]) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const migrationRows = () =>
+  sql<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }>(
+    testUrl,
+    'SELECT migration_name, checksum, finished_at, applied_steps_count FROM public._prisma_migrations',
+  );
+const appSchemas = async () =>
+  (
+    await sql<{ nspname: string }>(
+      testUrl,
+      `SELECT nspname FROM pg_namespace WHERE nspname IN ('hotel', 'booking', 'pms', 'audit') ORDER BY nspname`,
+    )
+  ).map((r) => r.nspname);
+
+beforeAll(async () => {
+  await sql(adminUrl, `DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await sql(adminUrl, `CREATE DATABASE ${TEST_DB}`);
+});
+
+afterAll(async () => {
+  await sql(adminUrl, `DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+});
+
+describe('migrate', () => {
+  beforeEach(() => resetDatabase(testUrl));
+
+  it('applies the init migration and records it the way Prisma does', async () => {
+    const logged: unknown[] = [];
+    await expect(migrate(testUrl, { logger: { info: (obj) => logged.push(obj) } })).resolves.toEqual({ applied: [INIT] });
+    expect(logged).toContainEqual({ migration: INIT });
+
+    const rows = await migrationRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      migration_name: INIT,
+      checksum: createHash('sha256').update(initSql).digest('hex'),
+      applied_steps_count: 1,
+    });
+    expect(rows[0].finished_at).toBeInstanceOf(Date);
+    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
+
+    // The migration really ran: its append-only trigger guards audit.events.
+    await sql(testUrl, `INSERT INTO audit.events (id, occurred_at, actor, action, resource_type, resource_id)
+                        VALUES (gen_random_uuid(), now(), 'test', 'x', 'y', 'z')`);
+    await expect(sql(testUrl, 'DELETE FROM audit.events')).rejects.toThrow(/append-only/);
+  });
+
+  it('applies nothing the second time', async () => {
+    await migrate(testUrl);
+    await expect(migrate(testUrl)).resolves.toEqual({ applied: [] });
+    expect(await migrationRows()).toHaveLength(1);
+  });
+
+  it('is safe when two processes migrate a fresh database at once', async () => {
+    const results = await Promise.all([migrate(testUrl), migrate(testUrl)]);
+    expect(results.map((r) => r.applied).flat()).toEqual([INIT]);
+    expect(await migrationRows()).toHaveLength(1);
+  });
+
+  it('rolls back with down.sql and re-applies', async () => {
+    await migrate(testUrl);
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [INIT] });
+    expect(await appSchemas()).toEqual([]);
+    expect(await migrationRows()).toHaveLength(0);
+
+    await expect(migrate(testUrl)).resolves.toEqual({ applied: [INIT] });
+    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [INIT] });
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
+  });
+
+  it('refuses to migrate when an applied migration was modified', async () => {
+    await migrate(testUrl);
+    await sql(testUrl, `UPDATE public._prisma_migrations SET checksum = $1 WHERE migration_name = $2`, [
+      '0'.repeat(64),
+      INIT,
+    ]);
+    await expect(migrate(testUrl)).rejects.toThrow(/modified after it was applied/);
+  });
+
+  it('runs each migration in a transaction: a failing one leaves no trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'innkeep-migrations-'));
+    const write = (name: string, body: string) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'migration.sql'), body);
+    };
+    write('20990101000000_first', 'CREATE SCHEMA hotel; CREATE TABLE hotel.t1 (id int);');
+    write('20990102000000_broken', 'CREATE TABLE hotel.t2 (id int); SELECT 1 / 0;');
+    try {
+      await expect(migrate(testUrl, { migrationsDir: dir })).rejects.toThrow(/division by zero/);
+      expect((await migrationRows()).map((r) => r.migration_name)).toEqual(['20990101000000_first']);
+      expect(await sql(testUrl, `SELECT to_regclass('hotel.t2') AS t2`)).toEqual([{ t2: null }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
