@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigShape, parseConfig } from '../../lib/src/config.js';
+import { baseConfigShape, envBool, parseConfig } from '../../lib/src/config.js';
 import { servicePort, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 
 const SUBGRAPHS: SubgraphName[] = ['hotel', 'booking', 'pms', 'audit'];
@@ -13,6 +13,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       SUPERGRAPH_FILE: z.string().default('schema/supergraph.graphql'),
       /** Largest accepted request body. */
       BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
+      /** Send parallel fetches of one request to the same subgraph as one batched HTTP request. */
+      SUBGRAPH_BATCHING: envBool(true),
       ...Object.fromEntries(SUBGRAPHS.map((s) => [subgraphUrlVar(s), z.url().optional()])),
     },
     env,

@@ -21,7 +21,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(config.SUPERGRAPH_FILE, 'utf8'),
-    buildService: ({ name, url }) => new SubgraphDataSource(name, config.urlOverrides[name] ?? url!),
+    buildService: ({ name, url }) => new SubgraphDataSource(name, config.urlOverrides[name] ?? url!, config.SUBGRAPH_BATCHING),
     logger,
   });
 

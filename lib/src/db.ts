@@ -15,6 +15,8 @@ export interface DatabaseOptions {
 
 export interface Database {
   prisma: PrismaClient;
+  /** Options for interactive transactions: wait for a connection as long as the pool allows. */
+  transactionOptions: { maxWait: number; timeout: number };
   pool: pg.Pool;
   /** Readiness probe: one round trip through the pool. */
   ping(): Promise<void>;
@@ -36,6 +38,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     prisma,
     pool,
+    transactionOptions: { maxWait: options.acquireTimeoutMs, timeout: Math.max(10_000, options.acquireTimeoutMs * 2) },
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -54,20 +57,15 @@ export const PgErrorCode = {
   checkViolation: '23514',
 } as const;
 
-/** Finds the PostgreSQL SQLSTATE in an error thrown by Prisma (driver adapter) or by pg directly. */
+/**
+ * Finds the PostgreSQL SQLSTATE in an error thrown by Prisma through the driver adapter
+ * (`meta.driverAdapterError.cause.originalCode`) or by `pg` directly (`code`). Prisma's own codes
+ * (`P2002`, …) are not SQLSTATEs and are ignored here.
+ */
 export function pgErrorCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const e = current as Record<string, unknown>;
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-    const meta = e.meta as Record<string, unknown> | undefined;
-    const driverError = meta?.driverAdapterError as Record<string, unknown> | undefined;
-    const cause = driverError?.cause as Record<string, unknown> | undefined;
-    if (typeof cause?.originalCode === 'string') return cause.originalCode;
-    if (typeof cause?.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
-    current = e.cause ?? driverError;
-  }
+  const e = error as { code?: unknown; clientVersion?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  const fromAdapter = e?.meta?.driverAdapterError?.cause?.originalCode;
+  if (typeof fromAdapter === 'string') return fromAdapter;
+  if (e && e.clientVersion === undefined && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
   return undefined;
 }

@@ -105,14 +105,22 @@ export function createFormatError(options: ErrorShapeOptions) {
       const ext = { ...(formatted.extensions ?? {}) } as Record<string, unknown>;
       const rawCode = typeof ext.code === 'string' ? ext.code : undefined;
       let message = formatted.message;
-      if (rawCode && CLIENT_ERROR_CODES.has(rawCode)) {
+      const overloaded = databaseUnavailable(_error);
+      if (overloaded && (!rawCode || rawCode === ErrorCode.INTERNAL_SERVER_ERROR)) {
+        ext.code = ErrorCode.SERVICE_UNAVAILABLE;
+        ext.retryable = true;
+        ext.reason = overloaded;
+        message = 'The database is busy or unreachable; retry shortly';
+      } else if (rawCode && CLIENT_ERROR_CODES.has(rawCode)) {
         ext.code = ErrorCode.BAD_USER_INPUT;
         ext.reason = rawCode;
       } else if (!rawCode || !KNOWN_CODES.has(rawCode)) {
         ext.code = ErrorCode.INTERNAL_SERVER_ERROR;
         if (rawCode) ext.reason = rawCode;
-        if (options.maskInternalErrors) message = 'Internal server error';
       }
+      // Apollo Server itself fills INTERNAL_SERVER_ERROR into code-less errors before calling us, so the
+      // mask must apply to that code too, not only to errors that arrive without one.
+      if (ext.code === ErrorCode.INTERNAL_SERVER_ERROR && options.maskInternalErrors) message = 'Internal server error';
       if (ext.code === ErrorCode.BAD_USER_INPUT && !ext.fields) {
         const field = offendingFieldOf(formatted.message);
         if (field) ext.fields = [{ field, message: formatted.message }];
@@ -128,6 +136,17 @@ export function createFormatError(options: ErrorShapeOptions) {
       };
     }
   };
+}
+
+/**
+ * Prisma's codes for "no connection could be had in time" (pool exhausted, transaction could not start,
+ * database unreachable): the request may succeed on retry, so they are SERVICE_UNAVAILABLE, not 500.
+ */
+const DATABASE_UNAVAILABLE = new Set(['P1001', 'P1002', 'P2024', 'P2028']);
+function databaseUnavailable(error: unknown): string | undefined {
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  const code = (original as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && DATABASE_UNAVAILABLE.has(code) ? `DATABASE_${code}` : undefined;
 }
 
 /**
@@ -161,6 +180,9 @@ export function errorShapePlugin<T extends CorrelatedContext>(options: { setHttp
           if (response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           if (!result.errors?.length) return;
+          // A subgraph answers GraphQL errors with 200 (even bad variables): the gateway's data source
+          // would turn any other status into a transport failure and lose the error's code and fields.
+          if (!options.setHttpStatus) response.http.status = 200;
           const correlationId = contextValue.correlationId;
           result.errors = result.errors.map((e) => ({
             ...e,
@@ -169,7 +191,8 @@ export function errorShapePlugin<T extends CorrelatedContext>(options: { setHttp
           if (options.setHttpStatus && (result.data === undefined || result.data === null)) {
             const code = result.errors[0]?.extensions?.code as ErrorCode | undefined;
             const status = code && HTTP_STATUS[code];
-            if (status && status !== 404 && status !== 409 && !response.http.status) response.http.status = status;
+            // GUIDE §3 gives NOT_FOUND, CONFLICT and UPSTREAM_TIMEOUT no whole-request status: they stay 200.
+            if (status && status !== 404 && status !== 409 && status !== 504 && !response.http.status) response.http.status = status;
           }
         },
       };

@@ -21,12 +21,10 @@ export function money(amountMinor: number, currency: string): Money {
   return { amount: (amountMinor / 10 ** digits).toFixed(digits), amountMinor, currency };
 }
 
-export const isCurrencyCode = (code: string): boolean => {
-  if (!/^[A-Z]{3}$/.test(code)) return false;
-  try {
-    new Intl.NumberFormat('en', { style: 'currency', currency: code });
-    return true;
-  } catch {
-    return false;
-  }
-};
+/**
+ * Currencies ICU knows (current ISO 4217 codes). `new Intl.NumberFormat(…, { currency })` is no check: it
+ * accepts any three letters, `XYZ` included.
+ */
+const KNOWN_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+export const isCurrencyCode = (code: string): boolean => KNOWN_CURRENCIES.has(code);

@@ -28,6 +28,18 @@ export const DateScalar = new GraphQLScalarType({
   },
 });
 
+/** RFC 3339 / ISO 8601 with an explicit offset: without one the instant would depend on the server's zone. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function parseDateTime(value: unknown): Date {
+  // `new Date()` alone is no check: it reads 2026-02-30 as 2 March, and '2026' or 'March 7' as dates.
+  if (typeof value === 'string' && ISO_DATE_TIME.test(value) && isIsoDate(value.slice(0, 10))) {
+    const d = new Date(value);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw new GraphQLError('must be an ISO 8601 date-time with an offset, e.g. 2026-01-31T09:30:00Z');
+}
+
 /** An instant, exchanged as an ISO 8601 string in UTC. */
 export const DateTimeScalar = new GraphQLScalarType({
   name: 'DateTime',
@@ -37,16 +49,8 @@ export const DateTimeScalar = new GraphQLScalarType({
     if (Number.isNaN(d.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
     return d.toISOString();
   },
-  parseValue: (value) => {
-    const d = new Date(String(value));
-    if (typeof value !== 'string' || Number.isNaN(d.getTime())) throw new GraphQLError('must be an ISO 8601 date-time');
-    return d;
-  },
-  parseLiteral: (ast) => {
-    const d = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(NaN);
-    if (Number.isNaN(d.getTime())) throw new GraphQLError('must be an ISO 8601 date-time');
-    return d;
-  },
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : undefined),
 });
 
 /** Arbitrary JSON (audit details). */

@@ -6,7 +6,6 @@ import type { Booking, BookingStatus, Guest, PrismaClient } from '../../../lib/s
 import { PgErrorCode, pgErrorCode } from '../../../lib/src/db.js';
 import { AUDIT_TOPIC, ANONYMOUS_ACTOR, auditEvent } from '../../../lib/src/audit-event.js';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldProblem } from '../../../lib/src/errors.js';
-import { prismaErrorCode } from '../../../lib/src/prisma-errors.js';
 import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
 import { validateInput } from '../../../lib/src/validation.js';
 import { todayIn, type HotelInventory } from './inventory.js';
@@ -119,6 +118,7 @@ export type BookingLoaders = ReturnType<typeof createBookingLoaders>;
 
 export interface BookingsDeps {
   prisma: PrismaClient;
+  transactionOptions: { maxWait: number; timeout: number };
   inventory: HotelInventory;
   /** Called after a commit that wrote outbox rows, so the relay ships them at once. */
   onOutboxWrite(): void;
@@ -158,18 +158,20 @@ export class Bookings {
     const nights = nightsBetween(input.checkIn, input.checkOut);
     try {
       const booking = await this.deps.prisma.$transaction(async (tx) => {
-        const guest = await tx.guest.upsert({
-          where: { email: input.guest.email },
-          create: { name: input.guest.name, email: input.guest.email, phone: input.guest.phone ?? null },
-          update: { name: input.guest.name, ...(input.guest.phone ? { phone: input.guest.phone } : {}) },
-        });
+        // One atomic statement: concurrent first bookings of the same new guest cannot collide.
+        const [guest] = await tx.$queryRaw<Array<{ id: string }>>`
+          INSERT INTO booking.guests (id, name, email, phone, updated_at)
+          VALUES (${uuidv7()}::uuid, ${input.guest.name}, ${input.guest.email}, ${input.guest.phone ?? null}, now())
+          ON CONFLICT (email) DO UPDATE
+            SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, guests.phone), updated_at = now()
+          RETURNING id`;
         const created = await tx.booking.create({
           data: {
             id: uuidv7(),
             reference: newReference(),
             hotelId: input.hotelId,
             roomId: input.roomId,
-            guestId: guest.id,
+            guestId: guest!.id,
             status: 'CONFIRMED',
             checkIn: fromIsoDate(input.checkIn),
             checkOut: fromIsoDate(input.checkOut),
@@ -181,17 +183,19 @@ export class Bookings {
         });
         await this.recordAudit(tx, created, 'booking.created', correlationId, { nights, guests: input.guests });
         return created;
-      });
+      }, this.deps.transactionOptions);
       this.deps.onOutboxWrite();
       return booking;
     } catch (error) {
-      if (pgErrorCode(error) === PgErrorCode.exclusionViolation) {
-        throw new ConflictError('The room is already booked for at least one of these nights', { roomId: input.roomId });
-      }
-      if (input.idempotencyKey && (prismaErrorCode(error) === 'P2002' || pgErrorCode(error) === PgErrorCode.uniqueViolation)) {
-        // A concurrent request with the same key won the race: answer with its booking.
+      const code = pgErrorCode(error);
+      if (input.idempotencyKey && (code === PgErrorCode.uniqueViolation || code === PgErrorCode.exclusionViolation)) {
+        // A concurrent request with the same key may have won the race (its row then blocks ours on the
+        // key or on the room's nights): answer with its booking.
         const earlier = await this.deps.prisma.booking.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
         if (earlier) return this.replay(earlier, input);
+      }
+      if (code === PgErrorCode.exclusionViolation) {
+        throw new ConflictError('The room is already booked for at least one of these nights', { roomId: input.roomId });
       }
       throw error;
     }
@@ -294,7 +298,7 @@ export class Bookings {
       }
       await this.recordAudit(tx, current, transition.action, correlationId, { to: transition.to, ...(extra.cancelReason ? { reasonGiven: true } : {}) });
       return current;
-    });
+    }, this.deps.transactionOptions);
     this.deps.onOutboxWrite();
     return booking;
   }

@@ -40,7 +40,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
   const inventory = new HotelInventory(
     new EntityClient({ url: config.HOTEL_URL, peer: 'hotel', caller: 'booking', timeoutMs: config.PEER_TIMEOUT_MS }),
   );
-  const bookings = new Bookings({ prisma: db.prisma, inventory, onOutboxWrite: () => relay.kick() });
+  const bookings = new Bookings({ prisma: db.prisma, transactionOptions: db.transactionOptions, inventory, onOutboxWrite: () => relay.kick() });
   relay.start();
 
   return startSubgraph<BookingContext>(

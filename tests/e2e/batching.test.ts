@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { waitReady } from '../../scripts/lib/stack.js';
+import { env, gql, ids, inDays } from './support.js';
+
+/** Forwards to the real hotel subgraph and remembers every HTTP call (with the operations it carried). */
+function countingProxy(target: string) {
+  const seen: string[][] = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.method === 'POST') {
+      const parsed = JSON.parse(body.toString()) as { query: string } | Array<{ query: string }>;
+      seen.push((Array.isArray(parsed) ? parsed : [parsed]).map((op) => op.query));
+    }
+    const upstream = await fetch(new URL(req.url ?? '/', target), {
+      method: req.method,
+      headers: { 'content-type': 'application/json', 'x-correlation-id': String(req.headers['x-correlation-id'] ?? '') },
+      body: req.method === 'POST' ? body : undefined,
+    });
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  return { server, seen };
+}
+
+describe('entity batching', () => {
+  const proxy = countingProxy(env('INNKEEP_HOTEL_URL'));
+  let gateway: ChildProcess;
+  let url: string;
+  const port = 14091;
+
+  beforeAll(async () => {
+    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', r));
+    const proxyUrl = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}/graphql`;
+    gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+      env: { ...process.env, GATEWAY_PORT: String(port), HOTEL_URL: proxyUrl, BOOKING_URL: env('INNKEEP_BOOKING_URL'), PMS_URL: env('INNKEEP_PMS_URL'), AUDIT_URL: env('INNKEEP_AUDIT_URL'), LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    url = `http://127.0.0.1:${port}/graphql`;
+    await waitReady(`http://127.0.0.1:${port}/health/ready`, 30_000);
+
+    // 50 one-night stays over five rooms of grand-harbor, far in the future.
+    const rooms = ['102', '104', '202', '204', '302'];
+    const created = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        gql<any>(`mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, {
+          input: {
+            hotelId: ids.grandHarbor,
+            roomId: ids.room('grand-harbor', rooms[i % 5]!),
+            checkIn: inDays(600 + Math.floor(i / 5) * 2),
+            checkOut: inDays(601 + Math.floor(i / 5) * 2),
+            guest: { name: `Batch Guest ${i}`, email: `batch${i}@example.test` },
+          },
+        }),
+      ),
+    );
+    expect(created.flatMap((c) => c.errors)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    gateway?.kill('SIGTERM');
+    await new Promise((r) => proxy.server.close(r));
+  });
+
+  it('a page of 50 bookings with their hotel and room costs at most 2 calls to the hotel subgraph', async () => {
+    proxy.seen.length = 0;
+    const { data, errors } = await gql<any>(
+      `query($id: ID!, $from: Date!) { hotel(id: $id) { name bookings(first: 50, filter: { from: $from }) { nodes { reference hotel { name } room { number roomType { name baseRate { amount } } } } } } }`,
+      { id: ids.grandHarbor, from: inDays(599) },
+      { url },
+    );
+    expect(errors).toEqual([]);
+    const nodes = data.hotel.bookings.nodes;
+    expect(nodes).toHaveLength(50);
+    expect(nodes.every((n: any) => n.hotel.name === 'Grand Harbor Hotel' && /^\d{3}$/.test(n.room.number) && n.room.roomType.baseRate.amount)).toBe(true);
+    // One call for the root field; one call carrying the `_entities` fetches for all 50 Hotel and Room
+    // representations (the planner makes two parallel fetches; the gateway batches them into one request).
+    expect(proxy.seen).toHaveLength(2);
+    const entityCall = proxy.seen.find((ops) => ops.some((q) => q.includes('_entities')))!;
+    expect(entityCall.join(' ')).toMatch(/on Hotel/);
+    expect(entityCall.join(' ')).toMatch(/on Room/);
+    console.log(`hotel subgraph calls for 50 bookings: ${proxy.seen.length} (${proxy.seen.map((ops) => ops.length).join(' + ')} operations)`);
+  });
+});

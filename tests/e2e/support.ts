@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { expect } from '@jest/globals';
+import { seedId } from '../../scripts/lib/seed.js';
+
+export interface GraphQLErrorBody {
+  message: string;
+  path?: Array<string | number>;
+  extensions: Record<string, unknown> & { code: string; correlationId: string; timestamp: string; service: string };
+}
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  data: T | null | undefined;
+  errors: GraphQLErrorBody[];
+}
+
+export const env = (name: string): string => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (global setup starts the stack)`);
+  return value;
+};
+export const gatewayUrl = () => env('INNKEEP_GATEWAY_URL');
+
+/**
+ * A GraphQL call over real HTTP. Every error of every response is checked against the contract
+ * (GUIDE §3): code, correlationId, ISO timestamp and service — so no test can see a malformed error.
+ */
+export async function gql<T = Record<string, any>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+  options: { url?: string; headers?: Record<string, string> } = {},
+): Promise<GqlResult<T>> {
+  const response = await fetch(options.url ?? gatewayUrl(), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T | null; errors?: GraphQLErrorBody[] };
+  const errors = body.errors ?? [];
+  for (const error of errors) expectContractError(error);
+  return { status: response.status, headers: response.headers, data: body.data, errors };
+}
+
+export function expectContractError(error: GraphQLErrorBody): void {
+  expect(error.extensions).toEqual(
+    expect.objectContaining({
+      code: expect.stringMatching(/^(UNAUTHENTICATED|FORBIDDEN|BAD_USER_INPUT|NOT_FOUND|CONFLICT|RATE_LIMITED|SERVICE_UNAVAILABLE|UPSTREAM_TIMEOUT|INTERNAL_SERVER_ERROR)$/),
+      correlationId: expect.stringMatching(/^[A-Za-z0-9._:-]{8,128}$/),
+      timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/),
+      service: expect.stringMatching(/^(gateway|hotel|booking|pms|audit)$/),
+    }),
+  );
+}
+
+/** Direct SQL for asserting what the database holds (tests only; services never share tables). */
+export async function sql<R extends pg.QueryResultRow = Record<string, any>>(text: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: env('INNKEEP_DATABASE_URL') });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Every log line (parsed pino JSON) a service wrote during the run so far. */
+export function logLines(service: string): Array<Record<string, unknown>> {
+  const file = path.join(env('INNKEEP_LOG_DIR'), `${service}.log`);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export const ids = {
+  grandHarbor: seedId('hotel:grand-harbor'),
+  alpineLodge: seedId('hotel:alpine-lodge'),
+  room: (hotel: 'grand-harbor' | 'alpine-lodge', number: string) => seedId(`room:${hotel}:${number}`),
+};
+
+/** A date `days` after today (UTC), as YYYY-MM-DD. Tests book far-future nights of their own. */
+export const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
