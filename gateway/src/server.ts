@@ -44,6 +44,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     introspection: !config.production,
     formatError: createFormatError({ service: 'gateway', maskInternalErrors: config.production }),
     includeStacktraceInErrorResponses: false,
+    // runMain owns SIGINT/SIGTERM: Apollo's own handlers would race it and stall the shutdown.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.production

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
+import type { Logger } from './logger.js';
 
 export { PrismaClient };
 export type * from '../../generated/prisma/client.js';
@@ -11,6 +12,8 @@ export interface DatabaseOptions {
   acquireTimeoutMs: number;
   /** Shown in pg_stat_activity, so an operator can tell which service holds a connection. */
   applicationName: string;
+  /** Told about errors of idle pooled connections (e.g. the database restarted). */
+  onIdleError?(error: Error): void;
 }
 
 export interface Database {
@@ -34,6 +37,9 @@ export function createDatabase(options: DatabaseOptions): Database {
     connectionTimeoutMillis: options.acquireTimeoutMs,
     application_name: options.applicationName,
   });
+  // An idle connection dropped by the server (restart, failover, admin command) is an event to log, not a
+  // crash: without this listener pg's pool re-emits it as an unhandled 'error' and the process dies.
+  pool.on('error', (error) => options.onIdleError?.(error));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
@@ -47,6 +53,21 @@ export function createDatabase(options: DatabaseOptions): Database {
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/** A service's database from its parsed config: pool size and acquire timeout from DB_POOL_* variables. */
+export function serviceDatabase(
+  config: { DATABASE_URL: string; DB_POOL_SIZE: number; DB_POOL_ACQUIRE_TIMEOUT_MS: number },
+  service: string,
+  logger: Logger,
+): Database {
+  return createDatabase({
+    url: config.DATABASE_URL,
+    poolSize: config.DB_POOL_SIZE,
+    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
+    applicationName: `innkeep-${service}`,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed; the pool replaces it'),
+  });
 }
 
 /** PostgreSQL error codes we translate into domain errors. */

@@ -87,7 +87,18 @@ export async function startEmbeddedPostgres(
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     logger?.info({ dataDir }, 'initialising embedded PostgreSQL cluster');
-    await server.initialise();
+    try {
+      await server.initialise();
+    } catch (err) {
+      const asRoot = process.getuid?.() === 0;
+      throw new Error(
+        `embedded PostgreSQL could not initialise ${dataDir}: ${(err as Error).message ?? err}` +
+          (asRoot
+            ? '\nAs root, PostgreSQL runs as the `postgres` OS user, which must be able to reach this folder ' +
+              '(every parent directory needs o+x). Set EMBEDDED_PG_DIR to such a folder, or set DATABASE_URL.'
+            : ''),
+      );
+    }
   } else {
     removeStalePidFile(dataDir, logger);
   }

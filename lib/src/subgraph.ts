@@ -61,6 +61,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     schema,
     formatError: createFormatError({ service: definition.name, maskInternalErrors: runtime.production }),
     includeStacktraceInErrorResponses: false,
+    // runMain owns SIGINT/SIGTERM: Apollo's own handlers would race it and stall the shutdown.
+    stopOnTerminationSignals: false,
     // The gateway batches parallel fetches of one client request; they share this request's context.
     allowBatchedHttpRequests: true,
     plugins: [

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_PORTS } from '../../lib/src/service-config.js';
+import { DEFAULT_PORTS, servicePort } from '../../lib/src/service-config.js';
 
 export type ServiceName = keyof typeof DEFAULT_PORTS;
 
@@ -56,7 +56,8 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
-  const ports = { ...DEFAULT_PORTS, ...options.ports };
+  const envPorts = Object.fromEntries((Object.keys(DEFAULT_PORTS) as ServiceName[]).map((n) => [n, servicePort(n, { ...process.env, ...options.env })]));
+  const ports = { ...envPorts, ...options.ports } as Record<ServiceName, number>;
   const base = (name: ServiceName) => `http://${host}:${ports[name]}`;
   const urls = Object.fromEntries((Object.keys(ports) as ServiceName[]).map((n) => [n, base(n)])) as Record<ServiceName, string>;
   const running = new Map<ServiceName, ServiceProcess>();

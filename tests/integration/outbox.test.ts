@@ -125,10 +125,12 @@ describe('OutboxRelay', () => {
     relay.kick();
     await waitFor('the kicked row', () => delivered.includes(kicked!), 2000);
 
-    const polling = startRelay({ pollIntervalMs: 20, deliver: async (m) => void delivered.push(...m.map((x) => x.id)) });
+    const deliveredByPolling: string[] = [];
+    const polling = startRelay({ pollIntervalMs: 20, deliver: async (m) => void deliveredByPolling.push(...m.map((x) => x.id)) });
     await sleep(50);
-    const [polled] = await enqueue(1);
-    await waitFor('the polled row', () => delivered.includes(polled!), 2000);
+    const [polled] = await enqueue(1); // nobody kicks this time
+    await waitFor('the polled row', () => deliveredByPolling.includes(polled!), 2000);
+    expect(delivered).toEqual([kicked]);
     await waitFor('an empty backlog', async () => (await polling.backlog()) === 0, 2000);
   });
 

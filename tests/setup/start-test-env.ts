@@ -40,7 +40,10 @@ export default async function globalSetup(): Promise<void> {
 
   rmSync(TEST_LOG_DIR, { recursive: true, force: true });
   const stack = await startStack({
-    env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'debug', NODE_ENV: 'test', DB_POOL_SIZE: '10' },
+    env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'debug', NODE_ENV: 'test', DB_POOL_SIZE: '10',
+      // CI runs two whole stacks on 2 cores at once: give peer calls room beyond the 3 s production default.
+      PEER_TIMEOUT_MS: '10000',
+    },
     ports: TEST_PORTS,
     logDir: TEST_LOG_DIR,
   });

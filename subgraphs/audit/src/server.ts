@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import { createDatabase } from '../../../lib/src/db.js';
+import { serviceDatabase } from '../../../lib/src/db.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
@@ -11,12 +11,7 @@ export type AuditConfig = ReturnType<typeof loadAuditConfig>;
 
 export async function start(config: AuditConfig): Promise<RunningService> {
   const logger = createLogger('audit', config.LOG_LEVEL);
-  const db = createDatabase({
-    url: config.DATABASE_URL,
-    poolSize: config.DB_POOL_SIZE,
-    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
-    applicationName: 'innkeep-audit',
-  });
+  const db = serviceDatabase(config, 'audit', logger);
   const trail = new AuditTrail(db.prisma);
   return startSubgraph<AuditContext>(
     {

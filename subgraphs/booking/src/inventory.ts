@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { EntityClient } from '../../../lib/src/entity-client.js';
 
 /** What booking needs to know about a room, read from the hotel subgraph (its owner). */
@@ -22,15 +23,27 @@ const ROOM_SELECTION = 'id status roomType { capacity baseRate { amountMinor } }
  * through `_entities`, never from the hotel tables.
  */
 export class HotelInventory {
-  constructor(private readonly hotels: EntityClient) {}
+  /**
+   * Room lookups of concurrent requests (e.g. a burst of createBooking) travel as one `_entities` call.
+   * Room facts are not caller-specific, so sharing a batch leaks nothing; nothing is cached between
+   * batches, so a rate change is seen by the next booking.
+   */
+  private readonly rooms: DataLoader<{ roomId: string; correlationId: string }, RoomFacts | null, string>;
 
-  async room(roomId: string, correlationId: string): Promise<RoomFacts | null> {
-    const [room] = await this.hotels.fetch<RoomFacts>(
-      [{ __typename: 'Room', id: roomId }],
-      `... on Room { ${ROOM_SELECTION} hotel { id timezone currency } }`,
-      correlationId,
+  constructor(private readonly hotels: EntityClient) {
+    this.rooms = new DataLoader(
+      (keys) =>
+        this.hotels.fetch<RoomFacts>(
+          keys.map((k) => ({ __typename: 'Room', id: k.roomId })),
+          `... on Room { ${ROOM_SELECTION} hotel { id timezone currency } }`,
+          keys[0]!.correlationId,
+        ),
+      { cache: false, cacheKeyFn: (k) => k.roomId, batchScheduleFn: (run) => setTimeout(run, 2), maxBatchSize: 100 },
     );
-    return room ?? null;
+  }
+
+  room(roomId: string, correlationId: string): Promise<RoomFacts | null> {
+    return this.rooms.load({ roomId, correlationId });
   }
 
   async hotel(hotelId: string, correlationId: string): Promise<HotelFacts | null> {

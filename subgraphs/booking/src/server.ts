@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createDatabase } from '../../../lib/src/db.js';
+import { serviceDatabase } from '../../../lib/src/db.js';
 import { EntityClient } from '../../../lib/src/entity-client.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { OutboxRelay } from '../../../lib/src/outbox.js';
@@ -25,12 +25,7 @@ export type BookingConfig = ReturnType<typeof loadBookingConfig>;
 
 export async function start(config: BookingConfig): Promise<RunningService> {
   const logger = createLogger('booking', config.LOG_LEVEL);
-  const db = createDatabase({
-    url: config.DATABASE_URL,
-    poolSize: config.DB_POOL_SIZE,
-    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
-    applicationName: 'innkeep-booking',
-  });
+  const db = serviceDatabase(config, 'booking', logger);
   const relay = new OutboxRelay({
     pool: db.pool,
     table: 'booking.outbox',

@@ -1,4 +1,4 @@
-import { createDatabase } from '../../../lib/src/db.js';
+import { serviceDatabase } from '../../../lib/src/db.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
@@ -10,12 +10,7 @@ export const loadHotelConfig = (env: NodeJS.ProcessEnv = process.env) => loadSub
 
 export async function start(config: HotelConfig): Promise<RunningService> {
   const logger = createLogger('hotel', config.LOG_LEVEL);
-  const db = createDatabase({
-    url: config.DATABASE_URL,
-    poolSize: config.DB_POOL_SIZE,
-    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
-    applicationName: 'innkeep-hotel',
-  });
+  const db = serviceDatabase(config, 'hotel', logger);
   const catalog = new Catalog(db.prisma);
   return startSubgraph<HotelContext>(
     {

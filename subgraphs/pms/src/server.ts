@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createDatabase } from '../../../lib/src/db.js';
+import { serviceDatabase } from '../../../lib/src/db.js';
 import { EntityClient } from '../../../lib/src/entity-client.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config.js';
@@ -25,12 +25,7 @@ export type PmsConfig = ReturnType<typeof loadPmsConfig>;
 
 export async function start(config: PmsConfig): Promise<RunningService> {
   const logger = createLogger('pms', config.LOG_LEVEL);
-  const db = createDatabase({
-    url: config.DATABASE_URL,
-    poolSize: config.DB_POOL_SIZE,
-    acquireTimeoutMs: config.DB_POOL_ACQUIRE_TIMEOUT_MS,
-    applicationName: 'innkeep-pms',
-  });
+  const db = serviceDatabase(config, 'pms', logger);
   const pms = new PmsSync({
     prisma: db.prisma,
     vendor: new VendorClient({ baseUrl: config.PMS_VENDOR_URL, apiToken: config.PMS_VENDOR_TOKEN, timeoutMs: config.PMS_VENDOR_TIMEOUT_MS }),

@@ -1,0 +1,52 @@
+# One image for every Innkeep process: the gateway, the four subgraphs, the migration job and the fake
+# PMS vendor. docker-compose.yml picks the entry point per service, e.g.
+#   node --import tsx subgraphs/hotel/src/main.ts
+# The services run their TypeScript through tsx, exactly as `npm start` and the tests do, so what runs in
+# the container is what was tested. Health checks are set per service in docker-compose.yml (each
+# service listens on its own port).
+#
+#   docker build -t innkeep:local .
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ───────────── build: install dependencies, generate the Prisma client ─────────────
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# No NODE_ENV=production here: it would make npm skip the dev dependencies, and the Prisma CLI (a dev
+# dependency) is what generates the client. No update / telemetry pings: they only add timeouts offline.
+ENV CHECKPOINT_DISABLE=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+
+# What the install and its postinstall (`tsx scripts/prisma-generate.ts`, offline) need, and nothing
+# else: this layer stays cached until the lockfile or the Prisma schema changes.
+COPY package.json package-lock.json prisma.config.ts ./
+COPY prisma ./prisma
+COPY scripts/prisma-generate.ts ./scripts/prisma-generate.ts
+
+# `npm ci` first. The lockfile is made where the registry answers 404 for other platforms' optional
+# packages (@swc/core-darwin-*, @unrs/resolver-binding-*, …), and `npm ci` refuses such a lockfile as
+# "not in sync" ("Missing: @swc/core-darwin-arm64@ from lock file"); `npm install` then resolves the same
+# versions from it and installs this platform's packages.
+RUN npm ci --no-audit --no-fund \
+    || { echo 'npm ci refused package-lock.json: falling back to npm install' >&2; \
+         npm install --no-audit --no-fund; } \
+    && test -f generated/prisma/client.ts
+
+COPY . .
+# The runtime needs no dev dependency (tsx, the Prisma client runtime and the pg adapter are regular
+# dependencies); generated/prisma stays, pruning does not touch it.
+RUN npm prune --omit=dev --no-audit --no-fund
+
+# ───────────── runtime ─────────────
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    CHECKPOINT_DISABLE=1 \
+    NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /app
+# Owned by root, read-only for the service user: a compromised process cannot rewrite the code it runs.
+# (tsx keeps its compile cache in the OS temp folder, which stays writable.)
+COPY --from=build /app /app
+USER node
+# gateway, hotel, booking, pms, audit, fake PMS vendor (GUIDE §3); each is overridable by <NAME>_PORT.
+EXPOSE 4000 4001 4002 4003 4004 4010
+CMD ["node", "--import", "tsx", "gateway/src/main.ts"]
