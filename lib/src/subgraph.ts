@@ -9,6 +9,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { parse } from 'graphql';
 import type { Express } from 'express';
 import type { Logger } from './logger.js';
+import type { Database } from './db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
 import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
 
@@ -28,14 +29,15 @@ export interface SubgraphDefinition<TContext extends SubgraphContext> {
 }
 
 export interface SubgraphRuntime {
-  port: number;
-  host: string;
-  production: boolean;
+  config: { port: number; HOST: string; production: boolean };
   logger: Logger;
-  checks: HealthCheck[];
+  /** The subgraph's database: checked by readiness, closed last on stop. */
+  db: Database;
+  /** Readiness checks beyond the database. */
+  checks?: HealthCheck[];
   /** Extra non-GraphQL routes (e.g. internal ingestion endpoints, webhooks). */
   routes?(app: Express): void;
-  /** Closes what the subgraph opened (DB pools, timers), after the HTTP server has drained. */
+  /** Closes what the subgraph opened (timers, relays), after the HTTP server has drained, before the DB. */
   onStop?(): Promise<void>;
 }
 
@@ -55,11 +57,11 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
   const schema = buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]);
 
-  const app = createHttpApp({ logger: runtime.logger, checks: runtime.checks });
+  const app = createHttpApp({ logger: runtime.logger, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])] });
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<TContext>({
     schema,
-    formatError: createFormatError({ service: definition.name, maskInternalErrors: runtime.production }),
+    formatError: createFormatError({ service: definition.name, maskInternalErrors: runtime.config.production }),
     includeStacktraceInErrorResponses: false,
     // runMain owns SIGINT/SIGTERM: Apollo's own handlers would race it and stall the shutdown.
     stopOnTerminationSignals: false,
@@ -85,13 +87,14 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   );
   finishHttpApp(app);
 
-  const url = await listen(httpServer, runtime.port, runtime.host);
+  const url = await listen(httpServer, runtime.config.port, runtime.config.HOST);
   runtime.logger.info({ url: `${url}/graphql` }, `${definition.name} subgraph ready`);
   return {
     url: `${url}/graphql`,
     async stop() {
       await apollo.stop();
       await runtime.onStop?.();
+      await runtime.db.close();
     },
   };
 }

@@ -25,3 +25,7 @@ export const isTimeZone = (tz: string): boolean => {
     return false;
   }
 };
+
+/** IDs are UUIDs: anything else cannot exist, and must not reach PostgreSQL as a cast error. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string): boolean => UUID.test(id);

@@ -21,11 +21,9 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       createContext: (base) => ({ ...base, trail, loaders: createAuditLoaders(db.prisma) }),
     },
     {
-      port: config.port,
-      host: config.HOST,
-      production: config.production,
+      config,
       logger,
-      checks: [{ name: 'database', check: db.ping }],
+      db,
       routes(app) {
         // Producers' outbox relays deliver here (not part of the public GraphQL API).
         app.post('/internal/audit-events', async (req, res) => {
@@ -43,7 +41,6 @@ export async function start(config: AuditConfig): Promise<RunningService> {
           }
         });
       },
-      onStop: db.close,
     },
   );
 }

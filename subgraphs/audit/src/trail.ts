@@ -2,10 +2,10 @@ import DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { AuditEvent, PrismaClient } from '../../../lib/src/db.js';
 import { BadUserInputError } from '../../../lib/src/errors.js';
-import { validateInput } from '../../../lib/src/validation.js';
+import { UUID, validateInput } from '../../../lib/src/validation.js';
+import { oneByKey } from '../../../lib/src/loaders.js';
 
 const MAX_PAGE = 200;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What producers may send to `/internal/audit-events`. */
 export const ingestBody = z.object({
@@ -49,8 +49,7 @@ export function createAuditLoaders(prisma: PrismaClient) {
   return {
     event: new DataLoader<string, AuditEvent | null>(async (ids) => {
       const rows = await prisma.auditEvent.findMany({ where: { id: { in: ids.filter((id) => UUID.test(id)) } } });
-      const map = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => map.get(id) ?? null);
+      return oneByKey(rows, ids, (r) => r.id);
     }),
   };
 }

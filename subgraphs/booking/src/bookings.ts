@@ -7,14 +7,13 @@ import { PgErrorCode, pgErrorCode } from '../../../lib/src/db.js';
 import { AUDIT_TOPIC, ANONYMOUS_ACTOR, auditEvent } from '../../../lib/src/audit-event.js';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldProblem } from '../../../lib/src/errors.js';
 import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
-import { validateInput } from '../../../lib/src/validation.js';
+import { UUID, isUuid, validateInput } from '../../../lib/src/validation.js';
 import { todayIn, type HotelInventory } from './inventory.js';
+import { oneByKey } from '../../../lib/src/loaders.js';
 
 export const ACTIVE_STATUSES: BookingStatus[] = ['PENDING', 'CONFIRMED', 'CHECKED_IN'];
 const MAX_NIGHTS = 30;
 const MAX_PAGE = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (id: string) => UUID.test(id);
 
 const nightsBetween = (checkIn: string, checkOut: string) =>
   Math.round((fromIsoDate(checkOut).getTime() - fromIsoDate(checkIn).getTime()) / 86_400_000);
@@ -104,13 +103,11 @@ export function createBookingLoaders(prisma: PrismaClient) {
   return {
     booking: new DataLoader<string, Booking | null>(async (ids) => {
       const rows = await prisma.booking.findMany({ where: { id: { in: ids.filter(isUuid) } } });
-      const map = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => map.get(id) ?? null);
+      return oneByKey(rows, ids, (r) => r.id);
     }),
     guest: new DataLoader<string, Guest | null>(async (ids) => {
       const rows = await prisma.guest.findMany({ where: { id: { in: [...ids] } } });
-      const map = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => map.get(id) ?? null);
+      return oneByKey(rows, ids, (r) => r.id);
     }),
   };
 }

@@ -46,15 +46,10 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       createContext: (base) => ({ ...base, bookings, loaders: createBookingLoaders(db.prisma) }),
     },
     {
-      port: config.port,
-      host: config.HOST,
-      production: config.production,
+      config,
       logger,
-      checks: [{ name: 'database', check: db.ping }],
-      async onStop() {
-        await relay.stop();
-        await db.close();
-      },
+      db,
+      onStop: () => relay.stop(),
     },
   );
 }

@@ -1,47 +1,39 @@
 import DataLoader from 'dataloader';
+import { manyByKey, oneByKey } from '../../../lib/src/loaders.js';
 import { z } from 'zod';
 import type { PrismaClient, Hotel, Room, RoomType, RoomStatus } from '../../../lib/src/db.js';
 import { BadUserInputError, NotFoundError } from '../../../lib/src/errors.js';
 import { isCurrencyCode } from '../../../lib/src/money.js';
 import { translateWriteErrors } from '../../../lib/src/prisma-errors.js';
-import { isTimeZone, validateInput } from '../../../lib/src/validation.js';
+import { isTimeZone, isUuid, validateInput } from '../../../lib/src/validation.js';
 
 /**
  * Per-request DataLoaders: every entity reference and list field is fetched with one `IN (...)` query
  * per batch, so 50 `_entities` representations cost one SQL query, not 50.
  */
 export function createCatalogLoaders(prisma: PrismaClient) {
-  const byId = <T extends { id: string }>(rows: T[], ids: readonly string[]) => {
-    const map = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => map.get(id) ?? null);
-  };
-  const groupBy = <T>(rows: T[], key: (r: T) => string, ids: readonly string[]) => {
-    const map = new Map<string, T[]>(ids.map((id) => [id, []]));
-    for (const row of rows) map.get(key(row))?.push(row);
-    return ids.map((id) => map.get(id) ?? []);
-  };
   return {
     hotel: new DataLoader<string, Hotel | null>(async (ids) =>
-      byId(await prisma.hotel.findMany({ where: { id: { in: [...ids] } } }), ids),
+      oneByKey(await prisma.hotel.findMany({ where: { id: { in: [...ids] } } }), ids, (r) => r.id),
     ),
     roomType: new DataLoader<string, RoomType | null>(async (ids) =>
-      byId(await prisma.roomType.findMany({ where: { id: { in: [...ids] } } }), ids),
+      oneByKey(await prisma.roomType.findMany({ where: { id: { in: [...ids] } } }), ids, (r) => r.id),
     ),
     room: new DataLoader<string, Room | null>(async (ids) =>
-      byId(await prisma.room.findMany({ where: { id: { in: [...ids] } } }), ids),
+      oneByKey(await prisma.room.findMany({ where: { id: { in: [...ids] } } }), ids, (r) => r.id),
     ),
     roomTypesByHotel: new DataLoader<string, RoomType[]>(async (ids) =>
-      groupBy(
+      manyByKey(
         await prisma.roomType.findMany({ where: { hotelId: { in: [...ids] } }, orderBy: { name: 'asc' } }),
-        (r) => r.hotelId,
         ids,
+        (r) => r.hotelId,
       ),
     ),
     roomsByHotel: new DataLoader<string, Room[]>(async (ids) =>
-      groupBy(
+      manyByKey(
         await prisma.room.findMany({ where: { hotelId: { in: [...ids] } }, orderBy: [{ floor: 'asc' }, { number: 'asc' }] }),
-        (r) => r.hotelId,
         ids,
+        (r) => r.hotelId,
       ),
     ),
   };
@@ -106,7 +98,7 @@ export class Catalog {
     if (!args.id === !args.slug) {
       throw new BadUserInputError([{ field: 'id', message: 'give exactly one of id or slug' }]);
     }
-    if (args.id) return validIdOrNull(args.id) ? this.prisma.hotel.findUnique({ where: { id: args.id } }) : null;
+    if (args.id) return isUuid(args.id) ? this.prisma.hotel.findUnique({ where: { id: args.id } }) : null;
     return this.prisma.hotel.findUnique({ where: { slug: args.slug! } });
   }
 
@@ -172,7 +164,7 @@ export class Catalog {
   }
 
   private id(id: string, resource: string): string {
-    if (!validIdOrNull(id)) throw new NotFoundError(resource, id);
+    if (!isUuid(id)) throw new NotFoundError(resource, id);
     return id;
   }
 
@@ -188,7 +180,3 @@ export class Catalog {
     }
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** IDs are UUIDs; anything else cannot exist, and must not reach PostgreSQL as a cast error. */
-export const validIdOrNull = (id: string): boolean => UUID.test(id);

@@ -4,14 +4,14 @@ import { money } from '../../../lib/src/money.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
 import type { Catalog, CatalogLoaders } from './catalog.js';
-import { validIdOrNull } from './catalog.js';
+import { isUuid } from '../../../lib/src/validation.js';
 
 export interface HotelContext extends SubgraphContext {
   catalog: Catalog;
   loaders: CatalogLoaders;
 }
 
-const ref = (id: string) => (validIdOrNull(id) ? id : '00000000-0000-0000-0000-000000000000');
+const ref = (id: string) => (isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');
 
 /** Thin resolvers: validation and writes live in `Catalog`, batching in the loaders. */
 export const resolvers: GraphQLResolverMap<HotelContext> = {

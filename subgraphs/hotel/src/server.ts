@@ -20,12 +20,9 @@ export async function start(config: HotelConfig): Promise<RunningService> {
       createContext: (base) => ({ ...base, catalog, loaders: createCatalogLoaders(db.prisma) }),
     },
     {
-      port: config.port,
-      host: config.HOST,
-      production: config.production,
+      config,
       logger,
-      checks: [{ name: 'database', check: db.ping }],
-      onStop: db.close,
+      db,
     },
   );
 }

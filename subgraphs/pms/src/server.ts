@@ -41,12 +41,9 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       createContext: (base) => ({ ...base, pms, loaders: createPmsLoaders(db.prisma) }),
     },
     {
-      port: config.port,
-      host: config.HOST,
-      production: config.production,
+      config,
       logger,
-      checks: [{ name: 'database', check: db.ping }],
-      onStop: db.close,
+      db,
     },
   );
 }

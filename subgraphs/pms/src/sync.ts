@@ -4,8 +4,9 @@ import type { EntityClient } from '../../../lib/src/entity-client.js';
 import { BadUserInputError, NotFoundError, ServiceUnavailableError } from '../../../lib/src/errors.js';
 import type { Logger } from '../../../lib/src/logger.js';
 import { VendorUnavailableError, type VendorClient } from './vendor-client.js';
+import { oneByKey } from '../../../lib/src/loaders.js';
+import { UUID } from '../../../lib/src/validation.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE = 100;
 
 interface BookingForPms {
@@ -21,13 +22,11 @@ export function createPmsLoaders(prisma: PrismaClient) {
   return {
     connectionByHotel: new DataLoader<string, PmsConnection | null>(async (hotelIds) => {
       const rows = await prisma.pmsConnection.findMany({ where: { hotelId: { in: hotelIds.filter((id) => UUID.test(id)) } } });
-      const map = new Map(rows.map((r) => [r.hotelId, r]));
-      return hotelIds.map((id) => map.get(id) ?? null);
+      return oneByKey(rows, hotelIds, (r) => r.hotelId);
     }),
     reservationByBooking: new DataLoader<string, PmsReservation | null>(async (bookingIds) => {
       const rows = await prisma.pmsReservation.findMany({ where: { bookingId: { in: bookingIds.filter((id) => UUID.test(id)) } } });
-      const map = new Map(rows.map((r) => [r.bookingId, r]));
-      return bookingIds.map((id) => map.get(id) ?? null);
+      return oneByKey(rows, bookingIds, (r) => r.bookingId);
     }),
   };
 }
