@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEVELOPMENT_INTERNAL_SECRET } from './internal-token.js';
 
 /**
  * Configuration is parsed once per process, at the edge, from the environment. Each service extends
@@ -31,6 +32,19 @@ export const databaseConfigShape = {
 export const redisConfigShape = {
   /** Unset: in-memory stand-ins (single-process development only). */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+};
+
+/** Signed trust between Innkeep's processes (lib/src/internal-token.ts). */
+export const internalAuthConfigShape = {
+  /** Shared by the gateway and the subgraphs; at least 32 characters. Production refuses the default. */
+  INTERNAL_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_INTERNAL_SECRET),
+  /** Lifetime of one internal token (seconds). */
+  INTERNAL_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+  /**
+   * Development only: let direct calls to a subgraph without an internal token through, as an anonymous
+   * caller (local debugging). Production refuses to start with it on.
+   */
+  SUBGRAPH_ALLOW_DIRECT: envBool(false),
 };
 
 export class ConfigError extends Error {
