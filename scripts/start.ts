@@ -51,6 +51,18 @@ const stack = await startStack({
 });
 
 const gateway = `http://localhost:${env.GATEWAY_PORT ?? DEFAULT_PORTS.gateway}`;
+const password = env.DEMO_PASSWORD ?? 'innkeep-demo';
+const demoUsers = env.NODE_ENV !== 'production' && env.SEED_DEMO_DATA !== 'false';
+const loginHelp = demoUsers
+  ? `Log in (development demo users; password ${password}):
+  admin@innkeep.test (PLATFORM_ADMIN) · manager@grand-harbor.test (HOTEL_MANAGER) · frontdesk@grand-harbor.test (FRONT_DESK)
+  auditor@grand-harbor.test (AUDITOR) · manager@alpine-lodge.test (HOTEL_MANAGER) · guest@innkeep.test (GUEST)
+
+  curl -s ${gateway}/auth/login -H 'content-type: application/json' \\
+       -d '{"email":"admin@innkeep.test","password":"${password}"}'
+  → copy accessToken; in Apollo Sandbox open Headers and add  Authorization: Bearer <accessToken>
+  Public data needs no login:  { hotels { name rooms { number roomType { name } } } }`
+  : 'Log in with POST /auth/login (see docs/security.md).';
 say(`
 Innkeep is up in ${((Date.now() - started) / 1000).toFixed(1)} s.
 
@@ -60,9 +72,7 @@ Innkeep is up in ${((Date.now() - started) / 1000).toFixed(1)} s.
   Subgraphs          hotel ${stack.urls.hotel} · booking ${stack.urls.booking} · pms ${stack.urls.pms} · audit ${stack.urls.audit}
   Fake PMS vendor    ${stack.urls.vendor}
 
-Try:  curl -s ${gateway}/graphql -H 'content-type: application/json' \\
-        -d '{"query":"{ hotels { name rooms { number } bookings(first: 3) { nodes { reference guest { name } } } } }"}'
-
+${loginHelp}
 Ctrl-C stops everything.
 `);
 

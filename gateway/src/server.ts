@@ -1,27 +1,47 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloGateway } from '@apollo/gateway';
+import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
 import { expressMiddleware } from '@as-integrations/express5';
+import { serviceDatabase } from '../../lib/src/db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '../../lib/src/errors.js';
 import { createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
+import { InternalTokenSigner } from '../../lib/src/internal-token.js';
 import { createLogger } from '../../lib/src/logger.js';
+import { createRedis } from '../../lib/src/redis.js';
 import type { RunningService } from '../../lib/src/subgraph.js';
+import { admissionLimits } from './admission/limits.js';
+import { createAuthService } from './auth/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+import { authenticate } from './edge/authenticate.js';
+import { challengeUnauthenticatedPlugin } from './edge/challenge.js';
+import { edgeSecurity } from './edge/security.js';
+import { buildIdentitySchema } from './identity/subgraph.js';
 import { SubgraphDataSource } from './upstream/data-source.js';
 
 /**
- * The composition root of the gateway: it only wires. Order of the request path (GUIDE §1): edge
- * (correlation ID, body limit) → planning over the static supergraph → one data source per subgraph.
+ * The composition root of the gateway: it only wires. The request path (GUIDE §1): edge (correlation
+ * ID, security headers, CORS, body limit) → identity (JWT / API key) → admission (depth, cost, aliases,
+ * tokens) → planning over the static supergraph → one signed data source per subgraph.
  */
 export async function start(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  const db = serviceDatabase(config, 'gateway', logger);
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway') : null;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production });
+  const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'gateway', config.INTERNAL_TOKEN_TTL_SECONDS);
+  const identitySchema = buildIdentitySchema(auth.apiKeys);
+
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(config.SUPERGRAPH_FILE, 'utf8'),
-    buildService: ({ name, url }) => new SubgraphDataSource(name, config.urlOverrides[name] ?? url!, config.SUBGRAPH_BATCHING),
+    buildService: ({ name, url }) =>
+      name === 'identity'
+        ? new LocalGraphQLDataSource(identitySchema)
+        : new SubgraphDataSource(name, config.urlOverrides[name] ?? url!, config.SUBGRAPH_BATCHING, signer),
     logger,
   });
 
@@ -30,15 +50,16 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     logger,
     bodyLimit: config.BODY_LIMIT,
     checks: [
-      {
-        name: 'supergraph',
-        check: async () => {
-          if (!schemaLoaded) throw new Error('supergraph not loaded');
-        },
-      },
+      { name: 'supergraph', check: async () => void (schemaLoaded || Promise.reject(new Error('supergraph not loaded'))) },
+      { name: 'database', check: db.ping },
+      ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
     ],
   });
+  app.use(edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }));
+  auth.mountRoutes(app);
+
   const httpServer = http.createServer(app);
+  const armor = admissionLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !config.production,
@@ -46,12 +67,18 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     includeStacktraceInErrorResponses: false,
     // runMain owns SIGINT/SIGTERM: Apollo's own handlers would race it and stall the shutdown.
     stopOnTerminationSignals: false,
+    // One operation per HTTP request (batching capped at 1); CSRF prevention stays on (the default).
+    allowBatchedHttpRequests: false,
+    validationRules: armor.validationRules,
+    parseOptions: armor.parseOptions,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
       errorShapePlugin<GatewayContext>({ setHttpStatus: true }),
+      challengeUnauthenticatedPlugin<GatewayContext>(),
       logUnexpectedErrorsPlugin<GatewayContext>(),
     ],
   });
@@ -60,7 +87,10 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
 
   app.use(
     '/graphql',
-    expressMiddleware(apollo, { context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log }) }),
+    authenticate(auth),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal }),
+    }),
   );
   finishHttpApp(app);
 
@@ -70,6 +100,9 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     url: `${url}/graphql`,
     async stop() {
       await apollo.stop();
+      await auth.close();
+      redis?.disconnect();
+      await db.close();
     },
   };
 }

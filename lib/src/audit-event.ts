@@ -15,9 +15,6 @@ export interface AuditEventInput {
 
 export const AUDIT_TOPIC = 'audit.event';
 
-/** Until the identity issue lands every caller is anonymous; the actor field is already in place. */
-export const ANONYMOUS_ACTOR = 'anonymous';
-
 export function auditEvent(fields: Omit<AuditEventInput, 'id' | 'occurredAt'>): AuditEventInput {
   return { id: uuidv7(), occurredAt: new Date().toISOString(), ...fields };
 }

@@ -1,5 +1,7 @@
 import { CORRELATION_HEADER } from './correlation.js';
 import { ServiceUnavailableError, UpstreamTimeoutError } from './errors.js';
+import type { Principal } from './identity.js';
+import type { InternalTokenSigner } from './internal-token.js';
 
 export interface EntityClientOptions {
   /** The peer subgraph's GraphQL endpoint. */
@@ -9,6 +11,13 @@ export interface EntityClientOptions {
   /** Who is calling, sent as `apollographql-client-name` so the peer's logs say it. */
   caller: string;
   timeoutMs: number;
+  /** Signs the internal token the peer demands (audience: `peer`); its issuer is the calling subgraph. */
+  signer: InternalTokenSigner;
+  /**
+   * Who the calls are made as: a service principal with only the scopes this port needs
+   * (lib/src/authz.ts `servicePrincipal`). A call may narrow it further (e.g. to one hotel).
+   */
+  principal: Principal;
 }
 
 /**
@@ -23,8 +32,10 @@ export class EntityClient {
     representations: Array<{ __typename: string } & Record<string, unknown>>,
     selection: string,
     correlationId: string,
+    as: Principal = this.options.principal,
   ): Promise<Array<T | null>> {
     if (representations.length === 0) return [];
+    const token = await this.options.signer.sign(as, this.options.peer, correlationId);
     const query = `query EntityLookup($representations: [_Any!]!) { _entities(representations: $representations) { ${selection} } }`;
     let response: Response;
     try {
@@ -32,6 +43,7 @@ export class EntityClient {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
           [CORRELATION_HEADER]: correlationId,
           'apollographql-client-name': this.options.caller,
         },
@@ -45,6 +57,10 @@ export class EntityClient {
       throw new ServiceUnavailableError(`${this.options.peer} is unavailable`, { upstream: this.options.peer });
     }
     const body = (await response.json().catch(() => null)) as { data?: { _entities?: Array<T | null> }; errors?: unknown[] } | null;
+    if (response.status === 401) {
+      // Not the caller's fault: the services disagree on INTERNAL_TOKEN_SECRET (or clocks drift).
+      throw new ServiceUnavailableError(`${this.options.peer} refused our internal token`, { upstream: this.options.peer });
+    }
     if (!response.ok || !body?.data?._entities) {
       throw new ServiceUnavailableError(`${this.options.peer} answered ${response.status} without entities`, {
         upstream: this.options.peer,

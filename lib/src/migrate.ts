@@ -32,7 +32,7 @@ const ADVISORY_LOCK_KEY = 72707369;
 /** Waiting longer than this for another migrator means something is stuck: fail rather than hang. */
 const LOCK_TIMEOUT = '120s';
 const DEFAULT_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations');
-const APP_SCHEMAS = ['hotel', 'booking', 'pms', 'audit'];
+const APP_SCHEMAS = ['hotel', 'booking', 'pms', 'audit', 'identity'];
 
 // Prisma's DDL for its bookkeeping table (it lives in the connection's schema, `public` by default).
 const CREATE_MIGRATIONS_TABLE = `

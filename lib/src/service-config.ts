@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { assertProductionReady } from './production-guard.js';
 import { baseConfigShape, databaseConfigShape, internalAuthConfigShape, parseConfig, redisConfigShape } from './config.js';
 
 /** Default ports (GUIDE §3); each is overridable by its `<NAME>_PORT` variable. */
@@ -26,5 +27,6 @@ const subgraphShape = { ...baseConfigShape, ...databaseConfigShape, ...redisConf
 export function loadSubgraphConfig<S extends z.ZodRawShape>(name: SubgraphName, extra: S, env: NodeJS.ProcessEnv = process.env) {
   const config = parseConfig(name, { ...subgraphShape, ...extra }, env);
   const common = config as unknown as z.infer<z.ZodObject<typeof subgraphShape>>;
+  assertProductionReady(name, common);
   return { ...config, port: servicePort(name, env), production: common.NODE_ENV === 'production' };
 }

@@ -7,16 +7,26 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse } from 'graphql';
-import type { Express } from 'express';
+import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { z } from 'zod';
 import type { Logger } from './logger.js';
 import type { Database } from './db.js';
-import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
+import { sendHttpError } from './authz.js';
+import type { internalAuthConfigShape } from './config.js';
+import { correlationIdFrom } from './correlation.js';
+import { createFormatError, ErrorCode, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
 import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
+import { ANONYMOUS, type Principal } from './identity.js';
+import { InternalTokenError, InternalTokenVerifier } from './internal-token.js';
 
 /** What every subgraph resolver can rely on; subgraphs extend it with their loaders and ports. */
 export interface SubgraphContext {
+  /** The correlation ID the internal token carries (the gateway's request ID). */
   correlationId: string;
   log: Logger;
+  /** Who is calling, from the verified internal token (ANONYMOUS only for anonymous callers). */
+  principal: Principal;
 }
 
 export interface SubgraphDefinition<TContext extends SubgraphContext> {
@@ -24,18 +34,22 @@ export interface SubgraphDefinition<TContext extends SubgraphContext> {
   /** The subgraph's SDL file (schema-first). */
   schemaFile: URL;
   resolvers: GraphQLResolverMap<TContext>;
+  /** The subgraph's graphql-shield rule tree (`src/permissions.ts`, lib/src/authz.ts `definePermissions`). */
+  permissions: IMiddlewareGenerator<any, any, any>;
   /** Adds per-request state (DataLoaders, ports) to the base context. */
   createContext(base: SubgraphContext): TContext;
 }
 
+type InternalAuthConfig = z.infer<z.ZodObject<typeof internalAuthConfigShape>>;
+
 export interface SubgraphRuntime {
-  config: { port: number; HOST: string; production: boolean };
+  config: { port: number; HOST: string; production: boolean } & Pick<InternalAuthConfig, 'INTERNAL_TOKEN_SECRET' | 'SUBGRAPH_ALLOW_DIRECT'>;
   logger: Logger;
   /** The subgraph's database: checked by readiness, closed last on stop. */
   db: Database;
   /** Readiness checks beyond the database. */
   checks?: HealthCheck[];
-  /** Extra non-GraphQL routes (e.g. internal ingestion endpoints, webhooks). */
+  /** Extra non-GraphQL routes (e.g. internal ingestion endpoints). They sit behind the internal token check too. */
   routes?(app: Express): void;
   /** Closes what the subgraph opened (timers, relays), after the HTTP server has drained, before the DB. */
   onStop?(): Promise<void>;
@@ -48,16 +62,37 @@ export interface RunningService {
 
 /**
  * The one bootstrap every subgraph boots through, so all four behave the same: correlation IDs, logs,
- * health, error shape, drain on stop.
+ * health, internal-token verification, the permission rule tree, error shape, drain on stop.
  */
 export async function startSubgraph<TContext extends SubgraphContext>(
   definition: SubgraphDefinition<TContext>,
   runtime: SubgraphRuntime,
 ): Promise<RunningService> {
+  if (runtime.config.SUBGRAPH_ALLOW_DIRECT && runtime.config.production) {
+    throw new Error(`${definition.name}: SUBGRAPH_ALLOW_DIRECT=true is for local debugging only; refusing to start with NODE_ENV=production`);
+  }
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
-  const schema = buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]);
+  // Rules are woven into the schema once, here; nothing about them is rebuilt per request.
+  const schema = applyMiddleware(
+    buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]),
+    definition.permissions,
+  );
 
   const app = createHttpApp({ logger: runtime.logger, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])] });
+  // Registered after the health routes (public), before everything else: /graphql — `_service` and
+  // `_entities` included — and internal routes answer nothing without a valid internal token.
+  app.use(
+    internalTokenCheck({
+      service: definition.name,
+      secret: runtime.config.INTERNAL_TOKEN_SECRET,
+      allowDirect: runtime.config.SUBGRAPH_ALLOW_DIRECT,
+      logger: runtime.logger,
+    }),
+  );
+  if (runtime.config.SUBGRAPH_ALLOW_DIRECT) {
+    runtime.logger.warn('SUBGRAPH_ALLOW_DIRECT=true: requests without an internal token are served as anonymous (development only)');
+  }
+
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<TContext>({
     schema,
@@ -82,7 +117,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   app.use(
     '/graphql',
     expressMiddleware(apollo, {
-      context: async ({ req }) => definition.createContext({ correlationId: req.correlationId, log: req.log }),
+      context: async ({ req }) => definition.createContext({ correlationId: req.correlationId, log: req.log, principal: req.principal }),
     }),
   );
   finishHttpApp(app);
@@ -96,5 +131,49 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       await runtime.onStop?.();
       await runtime.db.close();
     },
+  };
+}
+
+const PRINCIPAL_KINDS = new Set<string>(['user', 'apiKey', 'service', 'anonymous']);
+const BEARER = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i;
+
+/**
+ * Verifies `Authorization: Bearer <internal token>` (audience: this subgraph) and puts the principal on
+ * the request; the token's correlation ID becomes the request's. Anything else answers 401 with
+ * `WWW-Authenticate` and a GraphQL-shaped UNAUTHENTICATED body. With `allowDirect` (development only) a
+ * request WITHOUT a token passes as anonymous; a bad token is refused all the same.
+ */
+function internalTokenCheck(options: { service: string; secret: string; allowDirect: boolean; logger: Logger }): RequestHandler {
+  const verifier = new InternalTokenVerifier(options.secret, options.service);
+  const refuse = (req: Request, res: Response, reason: string) => {
+    req.log.info({ reason }, 'internal token refused');
+    res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    sendHttpError(req, res, 401, ErrorCode.UNAUTHENTICATED, reason, options.service);
+  };
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.headers.authorization;
+    if (!header) {
+      if (options.allowDirect) {
+        req.principal = ANONYMOUS;
+        return next();
+      }
+      return refuse(req, res, 'An internal token is required: subgraphs are only reached through the gateway');
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (!token) return refuse(req, res, 'internal token invalid');
+    let claims;
+    try {
+      claims = await verifier.verify(token);
+    } catch (error) {
+      return refuse(req, res, error instanceof InternalTokenError ? error.message : 'internal token invalid');
+    }
+    if (!PRINCIPAL_KINDS.has(claims.principal.kind)) return refuse(req, res, 'internal token invalid');
+    req.principal = claims.principal;
+    if (claims.correlationId && claims.correlationId !== req.correlationId && correlationIdFrom(claims.correlationId) === claims.correlationId) {
+      req.correlationId = claims.correlationId;
+      req.log = options.logger.child({ correlationId: claims.correlationId });
+      res.setHeader('X-Correlation-ID', claims.correlationId);
+    }
+    next();
   };
 }

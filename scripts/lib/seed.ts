@@ -1,11 +1,14 @@
 import { v5 as uuidv5 } from 'uuid';
+import { hashPassword } from '../../gateway/src/auth/password.js';
 import type { PrismaClient } from '../../lib/src/db.js';
+import type { Role } from '../../lib/src/identity.js';
 import { fromIsoDate } from '../../lib/src/scalars.js';
 
 /**
  * Demo data for development and tests: two hotels with two room types and 12 rooms each, six bookings
- * per hotel (a few for guest@innkeep.test at grand-harbor), PMS connections and sync state. IDs are
- * derived from names, so they are the same on every machine; seeding a hotel that exists does nothing.
+ * per hotel (a few for guest@innkeep.test at grand-harbor), PMS connections and sync state, and the demo
+ * users (DEMO_USERS). IDs are derived from names, so they are the same on every machine; seeding a hotel
+ * or a user that exists does nothing.
  */
 const NAMESPACE = '7b0c5a7e-3f4e-4f51-9a53-0a3c1b2d4e5f';
 export const seedId = (name: string) => uuidv5(name, NAMESPACE);
@@ -58,10 +61,48 @@ export const DEMO_HOTELS: HotelSeed[] = [
   },
 ];
 
+/** Logins for development (`npm start` prints them); all share the DEMO_PASSWORD. */
+export const DEMO_USERS: Array<{ email: string; name: string; roles: Role[]; hotels: string[] }> = [
+  { email: 'admin@innkeep.test', name: 'Ada Admin', roles: ['PLATFORM_ADMIN'], hotels: [] },
+  { email: 'manager@grand-harbor.test', name: 'Maria Manager', roles: ['HOTEL_MANAGER'], hotels: ['grand-harbor'] },
+  { email: 'frontdesk@grand-harbor.test', name: 'Filipe Frontdesk', roles: ['FRONT_DESK'], hotels: ['grand-harbor'] },
+  { email: 'auditor@grand-harbor.test', name: 'Aurora Auditor', roles: ['AUDITOR'], hotels: ['grand-harbor'] },
+  { email: 'manager@alpine-lodge.test', name: 'Max Manager', roles: ['HOTEL_MANAGER'], hotels: ['alpine-lodge'] },
+  // Same address as the guest with bookings at grand-harbor: GUEST ownership is by email.
+  { email: 'guest@innkeep.test', name: 'Gwen Guest', roles: ['GUEST'], hotels: [] },
+];
+export const DEFAULT_DEMO_PASSWORD = 'innkeep-demo';
+
+/** Creates the demo users that do not exist yet (an existing one, password included, is left alone). */
+async function seedDemoUsers(prisma: PrismaClient, password: string): Promise<void> {
+  const existing = new Set(
+    (await prisma.user.findMany({ where: { email: { in: DEMO_USERS.map((u) => u.email) } }, select: { email: true } })).map((u) => u.email),
+  );
+  const missing = DEMO_USERS.filter((u) => !existing.has(u.email));
+  if (missing.length === 0) return;
+  const hashes = await Promise.all(missing.map(() => hashPassword(password))); // own salt each, in parallel
+  await prisma.user.createMany({
+    data: missing.map((u, i) => ({
+      id: seedId(`user:${u.email}`),
+      email: u.email,
+      name: u.name,
+      passwordHash: hashes[i]!,
+      roles: u.roles,
+      hotelIds: u.hotels.map((slug) => seedId(`hotel:${slug}`)),
+    })),
+    skipDuplicates: true, // two seeders at once: the second one's rows are simply not inserted
+  });
+}
+
 const ROOMS_PER_FLOOR = 4;
 const addDays = (iso: string, days: number) => new Date(fromIsoDate(iso).getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
-export async function seedDemoData(prisma: PrismaClient, today = new Date().toISOString().slice(0, 10)): Promise<{ seeded: string[] }> {
+export async function seedDemoData(
+  prisma: PrismaClient,
+  today = new Date().toISOString().slice(0, 10),
+  demoPassword = process.env.DEMO_PASSWORD ?? DEFAULT_DEMO_PASSWORD,
+): Promise<{ seeded: string[] }> {
+  await seedDemoUsers(prisma, demoPassword);
   const seeded: string[] = [];
   for (const h of DEMO_HOTELS) {
     const hotelId = seedId(`hotel:${h.slug}`);

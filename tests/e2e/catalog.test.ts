@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { gql, ids, inDays, sql } from './support.js';
+import { actAs, gql, ids, inDays, sql } from './support.js';
+
+// Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
+actAs('admin@innkeep.test');
 
 const slug = `seaside-${Date.now().toString(36)}`;
 

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import { waitReady } from '../../scripts/lib/stack.js';
-import { eventually, gatewayUrl, gql, ids, logLines } from './support.js';
+import { actAs, eventually, gatewayUrl, gql, ids, logLines } from './support.js';
+
+// Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
+actAs('admin@innkeep.test');
 
 describe('the federation end to end', () => {
   it('answers the front-page query with seeded data from hotel, booking and pms', async () => {
@@ -90,6 +93,8 @@ describe('the federation end to end', () => {
         BOOKING_URL: process.env.INNKEEP_BOOKING_URL,
         AUDIT_URL: process.env.INNKEEP_AUDIT_URL,
         PMS_URL: 'http://127.0.0.1:9/graphql', // nothing listens on the discard port
+        DATABASE_URL: process.env.INNKEEP_DATABASE_URL,
+        REDIS_URL: process.env.INNKEEP_REDIS_URL,
         LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',

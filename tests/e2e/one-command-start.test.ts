@@ -68,13 +68,16 @@ describe('npm start (no DATABASE_URL, no REDIS_URL)', () => {
   it('brings up the whole federation with demo data within 90 s, stops everything on Ctrl-C, and reuses the data on a second start', async () => {
     const first = npmStart();
     const firstMs = await first.up;
-    const { data, errors } = await gql<any>(QUERY, {}, { url: gateway });
+    const { data, errors } = await gql<any>(QUERY, {}, { url: gateway, as: 'admin@innkeep.test' });
     expect(errors).toEqual([]);
     expect(data.hotels.map((h: any) => h.name).sort()).toEqual(['Alpine Lodge', 'Grand Harbor Hotel']);
     expect(data.hotels[0].bookings.nodes[0].guest.name).toEqual(expect.any(String));
     expect(data.hotels[0].pmsConnection.vendor).toBe('fakepms');
     expect(first.output()).toContain('Loaded demo data: grand-harbor, alpine-lodge');
     expect(first.output()).toContain(`/graphql`);
+    // It says how to log in from Sandbox: the demo users and their password.
+    expect(first.output()).toContain('admin@innkeep.test');
+    expect(first.output()).toContain('innkeep-demo');
 
     expect(await first.stop()).toBe(true);
     for (const port of Object.values(ports)) expect(await answers(`http://127.0.0.1:${port}/`)).toBe(false);

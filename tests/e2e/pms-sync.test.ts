@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { env, gql, ids, inDays } from './support.js';
+import { actAs, env, gql, ids, inDays } from './support.js';
+
+// Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
+actAs('admin@innkeep.test');
 
 const vendor = (path: string, init?: RequestInit) => fetch(`${env('INNKEEP_VENDOR_URL')}${path}`, init);
 const setFaults = (faults: Record<string, unknown>) =>

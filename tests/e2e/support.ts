@@ -30,17 +30,51 @@ export const gatewayUrl = () => env('INNKEEP_GATEWAY_URL');
 export async function gql<T = Record<string, any>>(
   query: string,
   variables: Record<string, unknown> = {},
-  options: { url?: string; headers?: Record<string, string> } = {},
+  options: { url?: string; headers?: Record<string, string>; as?: DemoUser | null } = {},
 ): Promise<GqlResult<T>> {
+  const user = options.as === undefined ? defaultUser : options.as;
+  const auth: Record<string, string> = user ? { authorization: `Bearer ${await tokenFor(user, options.url)}` } : {};
   const response = await fetch(options.url ?? gatewayUrl(), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...options.headers },
+    headers: { 'content-type': 'application/json', ...auth, ...options.headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: T | null; errors?: GraphQLErrorBody[] };
   const errors = body.errors ?? [];
   for (const error of errors) expectContractError(error);
   return { status: response.status, headers: response.headers, data: body.data, errors };
+}
+
+export type DemoUser =
+  | 'admin@innkeep.test'
+  | 'manager@grand-harbor.test'
+  | 'frontdesk@grand-harbor.test'
+  | 'auditor@grand-harbor.test'
+  | 'manager@alpine-lodge.test'
+  | 'guest@innkeep.test';
+export const DEMO_PASSWORD = process.env.DEMO_PASSWORD ?? 'innkeep-demo';
+
+let defaultUser: DemoUser | null = null;
+/** Who `gql()` logs in as when a call does not say (`as: null` = anonymous). Per test file. */
+export function actAs(user: DemoUser | null): void {
+  defaultUser = user;
+}
+
+const tokens = new Map<string, { token: string; until: number }>();
+/** A real access token for a demo user, from the gateway's POST /auth/login (cached while fresh). */
+export async function tokenFor(user: DemoUser, graphqlUrl = gatewayUrl()): Promise<string> {
+  const cacheKey = `${graphqlUrl}|${user}`;
+  const cached = tokens.get(cacheKey);
+  if (cached && cached.until > Date.now()) return cached.token;
+  const response = await fetch(new URL('/auth/login', graphqlUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user, password: DEMO_PASSWORD }),
+  });
+  if (!response.ok) throw new Error(`login as ${user} failed: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { accessToken: string; expiresIn: number };
+  tokens.set(cacheKey, { token: body.accessToken, until: Date.now() + (body.expiresIn - 60) * 1000 });
+  return body.accessToken;
 }
 
 export function expectContractError(error: GraphQLErrorBody): void {

@@ -59,10 +59,10 @@ describe('the committed supergraph', () => {
     expect(committed).toBe(outcome.supergraphSdl);
   });
 
-  it('routes to all four subgraphs', () => {
-    expect(readSupergraphConfig(join(ROOT, 'supergraph.yaml')).map((s) => s.name).sort()).toEqual(['audit', 'booking', 'hotel', 'pms']);
+  it('routes to the four subgraphs and the gateway’s in-process identity subgraph', () => {
+    expect(readSupergraphConfig(join(ROOT, 'supergraph.yaml')).map((s) => s.name).sort()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
     const committed = readFileSync(join(ROOT, 'schema/supergraph.graphql'), 'utf8');
-    for (const name of ['HOTEL', 'BOOKING', 'PMS', 'AUDIT']) expect(committed).toMatch(new RegExp(`${name} @join__graph\\(name: "\\w+", url: "http`));
+    for (const name of ['HOTEL', 'BOOKING', 'PMS', 'AUDIT', 'IDENTITY']) expect(committed).toMatch(new RegExp(`${name} @join__graph\\(name: "\\w+", url: "http`));
   });
 
   it('`npx tsx scripts/compose.ts --check` exits 0', async () => {

@@ -114,7 +114,7 @@ function configSchemaVariables(): Set<string> {
     ...upper(loadBookingConfig(databaseUrl)),
     ...upper(loadPmsConfig(databaseUrl)),
     ...upper(loadAuditConfig(databaseUrl)),
-    ...upper(loadGatewayConfig({})),
+    ...upper(loadGatewayConfig({ DATABASE_URL: 'postgresql://x@localhost/db' })),
     ...(Object.keys(DEFAULT_PORTS) as Array<keyof typeof DEFAULT_PORTS>).map((name) => `${name.toUpperCase()}_PORT`),
     ...SUBGRAPHS.map(subgraphUrlVar),
   ]);

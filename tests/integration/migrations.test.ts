@@ -11,6 +11,8 @@ import pg from 'pg';
 import { migrate, resetDatabase, rollback } from '../../lib/src/migrate.js';
 
 const INIT = '20261123000000_init';
+const IDENTITY = '20261123010000_identity';
+const ALL = [INIT, IDENTITY];
 const TEST_DB = 'innkeep_migrations_test';
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
@@ -43,7 +45,7 @@ const appSchemas = async () =>
   (
     await sql<{ nspname: string }>(
       testUrl,
-      `SELECT nspname FROM pg_namespace WHERE nspname IN ('hotel', 'booking', 'pms', 'audit') ORDER BY nspname`,
+      `SELECT nspname FROM pg_namespace WHERE nspname IN ('hotel', 'booking', 'pms', 'audit', 'identity') ORDER BY nspname`,
     )
   ).map((r) => r.nspname);
 
@@ -61,18 +63,18 @@ describe('migrate', () => {
 
   it('applies the init migration and records it the way Prisma does', async () => {
     const logged: unknown[] = [];
-    await expect(migrate(testUrl, { logger: { info: (obj) => logged.push(obj) } })).resolves.toEqual({ applied: [INIT] });
+    await expect(migrate(testUrl, { logger: { info: (obj) => logged.push(obj) } })).resolves.toEqual({ applied: ALL });
     expect(logged).toContainEqual({ migration: INIT });
 
-    const rows = await migrationRows();
-    expect(rows).toHaveLength(1);
+    const rows = (await migrationRows()).sort((a, b) => a.migration_name.localeCompare(b.migration_name));
+    expect(rows).toHaveLength(ALL.length);
     expect(rows[0]).toMatchObject({
       migration_name: INIT,
       checksum: createHash('sha256').update(initSql).digest('hex'),
       applied_steps_count: 1,
     });
     expect(rows[0].finished_at).toBeInstanceOf(Date);
-    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
+    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
 
     // The migration really ran: its append-only trigger guards audit.events.
     await sql(testUrl, `INSERT INTO audit.events (id, occurred_at, actor, action, resource_type, resource_id)
@@ -83,24 +85,26 @@ describe('migrate', () => {
   it('applies nothing the second time', async () => {
     await migrate(testUrl);
     await expect(migrate(testUrl)).resolves.toEqual({ applied: [] });
-    expect(await migrationRows()).toHaveLength(1);
+    expect(await migrationRows()).toHaveLength(ALL.length);
   });
 
   it('is safe when two processes migrate a fresh database at once', async () => {
     const results = await Promise.all([migrate(testUrl), migrate(testUrl)]);
-    expect(results.map((r) => r.applied).flat()).toEqual([INIT]);
-    expect(await migrationRows()).toHaveLength(1);
+    expect(results.map((r) => r.applied).flat()).toEqual(ALL);
+    expect(await migrationRows()).toHaveLength(ALL.length);
   });
 
   it('rolls back with down.sql and re-applies', async () => {
     await migrate(testUrl);
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [IDENTITY] });
+    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [INIT] });
     expect(await appSchemas()).toEqual([]);
     expect(await migrationRows()).toHaveLength(0);
 
-    await expect(migrate(testUrl)).resolves.toEqual({ applied: [INIT] });
-    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
-    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [INIT] });
+    await expect(migrate(testUrl)).resolves.toEqual({ applied: ALL });
+    expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
+    await expect(rollback(testUrl, 2)).resolves.toEqual({ rolledBack: [IDENTITY, INIT] });
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
   });
 

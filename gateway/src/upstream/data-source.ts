@@ -1,6 +1,8 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLError } from 'graphql';
 import { CORRELATION_HEADER } from '../../../lib/src/correlation.js';
+import { ANONYMOUS } from '../../../lib/src/identity.js';
+import type { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import { ServiceUnavailableError } from '../../../lib/src/errors.js';
 import type { GatewayContext } from '../context.js';
 
@@ -16,7 +18,8 @@ interface Pending {
 
 /**
  * One data source per subgraph.
- *  - Forwards the correlation ID.
+ *  - Signs a short-lived internal token for the caller (audience: this subgraph) and forwards the
+ *    correlation ID; the caller's own credentials never travel upstream.
  *  - Subgraph batching: the query planner often sends several fetches to the same subgraph at the same
  *    time (e.g. `Booking.hotel` and `Booking.room` are two parallel `_entities` fetches). Fetches of ONE
  *    client request issued in the same turn of the event loop travel as one batched HTTP request
@@ -33,12 +36,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     readonly subgraph: string,
     url: string,
     private readonly batching: boolean,
+    private readonly signer: InternalTokenSigner,
   ) {
     super({ url });
   }
 
-  override willSendRequest({ request, context }: Options): void {
-    for (const [name, value] of Object.entries(upstreamHeaders(context))) request.http?.headers.set(name, value);
+  override async willSendRequest({ request, context }: Options): Promise<void> {
+    for (const [name, value] of Object.entries(await this.upstreamHeaders(context))) request.http?.headers.set(name, value);
+  }
+
+  private async upstreamHeaders(context: unknown): Promise<Record<string, string>> {
+    const { correlationId = '', principal = ANONYMOUS } = context as Partial<GatewayContext>;
+    const token = await this.signer.sign(principal, this.subgraph, correlationId);
+    return { authorization: `Bearer ${token}`, ...(correlationId ? { [CORRELATION_HEADER]: correlationId } : {}) };
   }
 
   override process(options: Options): Promise<Response> {
@@ -76,7 +86,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private async sendBatch(batch: Options[]): Promise<Response[]> {
     const response = await fetch(this.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...upstreamHeaders(batch[0]!.context) },
+      headers: { 'content-type': 'application/json', ...(await this.upstreamHeaders(batch[0]!.context)) },
       body: JSON.stringify(batch.map(({ request }) => ({ query: request.query, variables: request.variables, operationName: request.operationName }))),
     });
     const body = (await response.json().catch(() => null)) as Response[] | null;
@@ -94,18 +104,14 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     }
   }
 
+  /**
+   * Any transport failure — refused, reset, a non-GraphQL answer, or a 401 (the internal-token secrets or
+   * clocks disagree: a deployment fault, not the caller's) — is SERVICE_UNAVAILABLE for this subgraph.
+   */
   private unavailable(error: unknown, options: Options): GraphQLError {
     (options.context as Partial<GatewayContext>).log?.warn({ subgraph: this.subgraph, err: error }, 'subgraph fetch failed');
-    if (error instanceof GraphQLError && typeof error.extensions?.code === 'string' && error.extensions.code !== 'INTERNAL_SERVER_ERROR') {
-      return error;
-    }
     return new ServiceUnavailableError(`The ${this.subgraph} service is unavailable`, { service: this.subgraph });
   }
-}
-
-function upstreamHeaders(context: unknown): Record<string, string> {
-  const correlationId = (context as Partial<GatewayContext>).correlationId;
-  return correlationId ? { [CORRELATION_HEADER]: correlationId } : {};
 }
 
 /** Only reads are batched: mutations keep their one-request-per-step order. */

@@ -2,7 +2,9 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { GraphQLScalarType } from 'graphql';
 import type { AuditEvent } from '../../../lib/src/db.js';
 import { DateTimeScalar, JSONScalar } from '../../../lib/src/scalars.js';
+import { hotelsGranted } from '../../../lib/src/authz.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
+import { isEventVisible, READ_AUDIT } from './permissions.js';
 import type { AuditLoaders, AuditPageArgs, AuditTrail } from './trail.js';
 
 export interface AuditContext extends SubgraphContext {
@@ -21,10 +23,14 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
   JSON: JSONScalar,
   BigInt: BigIntScalar,
   Query: {
-    auditEvents: (_: unknown, args: AuditPageArgs, ctx: Ctx) => ctx.trail.page(args),
+    // Only events of the caller's hotels, whatever the filter asks for.
+    auditEvents: (_: unknown, args: AuditPageArgs, ctx: Ctx) => ctx.trail.page(args, hotelsGranted(ctx.principal, READ_AUDIT)),
   },
   AuditEvent: {
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.event.load(ref.id),
+    __resolveReference: async (ref: { id: string }, ctx: Ctx) => {
+      const event = await ctx.loaders.event.load(ref.id);
+      return event && isEventVisible(ctx, event) ? event : null;
+    },
     hotel: (event: AuditEvent) => (event.hotelId ? { __typename: 'Hotel', id: event.hotelId } : null),
   },
 };

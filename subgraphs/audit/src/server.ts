@@ -1,8 +1,11 @@
 import { ZodError } from 'zod';
+import { AUDIT_WRITE_SCOPE } from '../../../lib/src/audit-client.js';
+import { requireServiceScope } from '../../../lib/src/authz.js';
 import { serviceDatabase } from '../../../lib/src/db.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
+import { permissions } from './permissions.js';
 import { resolvers, type AuditContext } from './resolvers.js';
 import { AuditTrail, createAuditLoaders } from './trail.js';
 
@@ -18,6 +21,7 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       name: 'audit',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
+      permissions,
       createContext: (base) => ({ ...base, trail, loaders: createAuditLoaders(db.prisma) }),
     },
     {
@@ -25,8 +29,9 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       logger,
       db,
       routes(app) {
-        // Producers' outbox relays deliver here (not part of the public GraphQL API).
-        app.post('/internal/audit-events', async (req, res) => {
+        // Producers' outbox relays deliver here (not part of the public GraphQL API): behind the internal
+        // token check like everything else, and only for service principals with audit:write.
+        app.post('/internal/audit-events', requireServiceScope(AUDIT_WRITE_SCOPE, 'audit'), async (req, res) => {
           try {
             const result = await trail.append(req.body);
             req.log.debug(result, 'audit events ingested');

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import type { AuditEvent, PrismaClient } from '../../../lib/src/db.js';
+import type { HotelReach } from '../../../lib/src/authz.js';
+import type { AuditEvent, Prisma, PrismaClient } from '../../../lib/src/db.js';
 import { BadUserInputError } from '../../../lib/src/errors.js';
 import { UUID, validateInput } from '../../../lib/src/validation.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
@@ -69,7 +70,8 @@ export class AuditTrail {
     return { received: events.length, appended: count };
   }
 
-  async page(args: AuditPageArgs) {
+  /** Newest first; `hotels` is what the caller may read (`'all'`, or events of these hotels only). */
+  async page(args: AuditPageArgs, hotels: HotelReach) {
     const filter = validateInput(filterInput, args.filter, 'filter');
     const first = args.first ?? 50;
     if (first < 0 || first > MAX_PAGE) throw new BadUserInputError([{ field: 'first', message: `must be between 0 and ${MAX_PAGE}` }]);
@@ -78,8 +80,11 @@ export class AuditTrail {
       if (!/^\d{1,19}$/.test(args.after)) throw new BadUserInputError([{ field: 'after', message: 'is not a cursor returned by this API' }]);
       before = BigInt(args.after);
     }
-    const where = {
-      ...(filter?.hotelId ? { hotelId: filter.hotelId } : {}),
+    const empty = { nodes: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
+    if (hotels !== 'all' && (hotels.length === 0 || (filter?.hotelId && !hotels.includes(filter.hotelId)))) return empty;
+    const where: Prisma.AuditEventWhereInput = {
+      ...(hotels === 'all' ? {} : { hotelId: { in: [...hotels] } }),
+      ...(filter?.hotelId ? { AND: [{ hotelId: filter.hotelId }] } : {}),
       ...(filter?.actor ? { actor: filter.actor } : {}),
       ...(filter?.action ? { action: filter.action } : {}),
       ...(filter?.resourceType ? { resourceType: filter.resourceType } : {}),

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import { v7 as uuidv7 } from 'uuid';
-import type { Booking, BookingStatus, Guest, PrismaClient } from '../../../lib/src/db.js';
+import type { Booking, BookingStatus, Guest, Prisma, PrismaClient } from '../../../lib/src/db.js';
 import { PgErrorCode, pgErrorCode } from '../../../lib/src/db.js';
-import { AUDIT_TOPIC, ANONYMOUS_ACTOR, auditEvent } from '../../../lib/src/audit-event.js';
+import { AUDIT_TOPIC, auditEvent } from '../../../lib/src/audit-event.js';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldProblem } from '../../../lib/src/errors.js';
 import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
 import { UUID, isUuid, validateInput } from '../../../lib/src/validation.js';
@@ -72,6 +72,18 @@ export interface PageArgs {
   after?: string | null;
 }
 
+/** Who acts, as the audit trail records it (`actorOf(principal)`, never an email), and under which request. */
+export interface Caller {
+  actor: string;
+  correlationId: string;
+}
+
+/**
+ * Which bookings a caller may see (permissions.ts `bookingVisibility` decides it from the principal): every booking, or
+ * those of some hotels plus those whose guest has the caller's email (GUEST ownership).
+ */
+export type BookingVisibility = 'all' | { hotelIds: readonly string[]; guestEmail?: string };
+
 export interface BookingPage {
   nodes: Booking[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
@@ -132,7 +144,8 @@ const TRANSITIONS = {
 export class Bookings {
   constructor(private readonly deps: BookingsDeps) {}
 
-  async create(raw: unknown, correlationId: string): Promise<Booking> {
+  async create(raw: unknown, caller: Caller): Promise<Booking> {
+    const { correlationId } = caller;
     const input = validateInput(createBookingInput, raw, 'input');
     if (input.idempotencyKey) {
       const earlier = await this.deps.prisma.booking.findUnique({ where: { idempotencyKey: input.idempotencyKey } });
@@ -178,7 +191,7 @@ export class Bookings {
             idempotencyKey: input.idempotencyKey ?? null,
           },
         });
-        await this.recordAudit(tx, created, 'booking.created', correlationId, { nights, guests: input.guests });
+        await this.recordAudit(tx, created, 'booking.created', caller, { nights, guests: input.guests });
         return created;
       }, this.deps.transactionOptions);
       this.deps.onOutboxWrite();
@@ -202,17 +215,17 @@ export class Bookings {
     return this.deps.prisma.booking.findUnique({ where: { reference: reference.trim().toUpperCase() } });
   }
 
-  cancel(id: string, reason: string | null | undefined, correlationId: string): Promise<Booking> {
+  cancel(id: string, reason: string | null | undefined, caller: Caller): Promise<Booking> {
     if (reason && reason.length > 500) throw new BadUserInputError([{ field: 'reason', message: 'must be at most 500 characters' }]);
-    return this.transition(id, TRANSITIONS.cancel, correlationId, { cancelReason: reason ?? null });
+    return this.transition(id, TRANSITIONS.cancel, caller, { cancelReason: reason ?? null });
   }
 
-  checkIn(id: string, correlationId: string): Promise<Booking> {
-    return this.transition(id, TRANSITIONS.checkIn, correlationId);
+  checkIn(id: string, caller: Caller): Promise<Booking> {
+    return this.transition(id, TRANSITIONS.checkIn, caller);
   }
 
-  checkOut(id: string, correlationId: string): Promise<Booking> {
-    return this.transition(id, TRANSITIONS.checkOut, correlationId);
+  checkOut(id: string, caller: Caller): Promise<Booking> {
+    return this.transition(id, TRANSITIONS.checkOut, caller);
   }
 
   async availableRoomIds(args: { hotelId: string; checkIn: string; checkOut: string; guests: number }, correlationId: string): Promise<string[]> {
@@ -235,8 +248,11 @@ export class Bookings {
     return candidates.filter((r) => !takenIds.has(r.id)).map((r) => r.id);
   }
 
-  /** One page of a hotel's or a room's bookings, ordered by (checkIn, id). */
-  async page(owner: { hotelId: string } | { roomId: string }, args: PageArgs): Promise<BookingPage> {
+  /**
+   * One page of a hotel's or a room's bookings, ordered by (checkIn, id), containing only bookings the
+   * caller may see: the count and the cursor never reveal the others.
+   */
+  async page(owner: { hotelId: string } | { roomId: string }, args: PageArgs, visibility: BookingVisibility): Promise<BookingPage> {
     const filter = validateInput(filterInput, args.filter, 'filter');
     const { first, after } = validateInput(pageInput, { first: args.first, after: args.after }, '');
     const limit = first ?? 20;
@@ -244,7 +260,10 @@ export class Bookings {
       const value = filter?.[key];
       if (value && !isIsoDate(value)) throw new BadUserInputError([{ field: `filter.${key}`, message: 'must be a date YYYY-MM-DD' }]);
     }
+    const visible = visibleWhere(visibility);
+    if (!visible) return { nodes: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: 0 };
     const where = {
+      ...visible,
       ...owner,
       ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
       ...(filter?.from ? { checkOut: { gt: fromIsoDate(filter.from) } } : {}),
@@ -280,7 +299,7 @@ export class Bookings {
     return earlier;
   }
 
-  private async transition(id: string, transition: Transition, correlationId: string, extra: { cancelReason?: string | null } = {}): Promise<Booking> {
+  private async transition(id: string, transition: Transition, caller: Caller, extra: { cancelReason?: string | null } = {}): Promise<Booking> {
     if (!isUuid(id)) throw new NotFoundError('Booking', id);
     const booking = await this.deps.prisma.$transaction(async (tx) => {
       // Conditional update: a concurrent transition cannot slip between the read and the write.
@@ -293,7 +312,7 @@ export class Bookings {
       if (count === 0) {
         throw new ConflictError(`A ${current.status} booking cannot become ${transition.to}`, { status: current.status });
       }
-      await this.recordAudit(tx, current, transition.action, correlationId, { to: transition.to, ...(extra.cancelReason ? { reasonGiven: true } : {}) });
+      await this.recordAudit(tx, current, transition.action, caller, { to: transition.to, ...(extra.cancelReason ? { reasonGiven: true } : {}) });
       return current;
     }, this.deps.transactionOptions);
     this.deps.onOutboxWrite();
@@ -304,11 +323,11 @@ export class Bookings {
     tx: Pick<PrismaClient, 'bookingOutbox'>,
     booking: Booking,
     action: string,
-    correlationId: string,
+    { actor, correlationId }: Caller,
     details: Record<string, unknown>,
   ): Promise<void> {
     const event = auditEvent({
-      actor: ANONYMOUS_ACTOR,
+      actor,
       action,
       resourceType: 'Booking',
       resourceId: booking.id,
@@ -319,4 +338,14 @@ export class Bookings {
     });
     await tx.bookingOutbox.create({ data: { id: event.id, topic: AUDIT_TOPIC, payload: event as object } });
   }
+}
+
+/** The Prisma condition for "visible to the caller"; undefined when nothing is. */
+function visibleWhere(visibility: BookingVisibility): Prisma.BookingWhereInput | undefined {
+  if (visibility === 'all') return {};
+  const any: Prisma.BookingWhereInput[] = [
+    ...(visibility.hotelIds.length ? [{ hotelId: { in: [...visibility.hotelIds] } }] : []),
+    ...(visibility.guestEmail ? [{ guest: { email: visibility.guestEmail } }] : []),
+  ];
+  return any.length ? { OR: any } : undefined;
 }

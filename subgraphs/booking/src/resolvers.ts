@@ -1,48 +1,67 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { Booking } from '../../../lib/src/db.js';
+import { ConflictError } from '../../../lib/src/errors.js';
+import { actorOf } from '../../../lib/src/identity.js';
 import { money } from '../../../lib/src/money.js';
 import { DateScalar, DateTimeScalar, toIsoDate } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
-import type { BookingLoaders, Bookings, PageArgs } from './bookings.js';
+import type { BookingLoaders, Bookings, BookingVisibility, Caller, PageArgs } from './bookings.js';
+import { isVisible } from './permissions.js';
 
 export interface BookingContext extends SubgraphContext {
   bookings: Bookings;
   loaders: BookingLoaders;
+  /** Which bookings this request's principal may see (permissions.ts `bookingVisibility`). */
+  visibility: BookingVisibility;
 }
 
 type Ctx = BookingContext;
+
+const caller = (ctx: Ctx): Caller => ({ actor: actorOf(ctx.principal), correlationId: ctx.correlationId });
+
+/** A booking the caller may not see answers exactly like one that does not exist. */
+const visibleOrNull = async (ctx: Ctx, booking: Booking | null) => (booking && (await isVisible(ctx, booking)) ? booking : null);
 
 /** Thin resolvers: the domain lives in `Bookings`; cross-subgraph fields return entity references. */
 export const resolvers: GraphQLResolverMap<Ctx> = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
   Query: {
-    booking: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.loaders.booking.load(id),
-    bookingByReference: (_: unknown, { reference }: { reference: string }, ctx: Ctx) => ctx.bookings.byReference(reference),
+    booking: async (_: unknown, { id }: { id: string }, ctx: Ctx) => visibleOrNull(ctx, await ctx.loaders.booking.load(id)),
+    bookingByReference: async (_: unknown, { reference }: { reference: string }, ctx: Ctx) =>
+      visibleOrNull(ctx, await ctx.bookings.byReference(reference)),
     availableRooms: async (_: unknown, args: { hotelId: string; checkIn: string; checkOut: string; guests: number }, ctx: Ctx) =>
       (await ctx.bookings.availableRoomIds(args, ctx.correlationId)).map((id) => ({ __typename: 'Room', id })),
   },
   Mutation: {
-    createBooking: (_: unknown, { input }: { input: unknown }, ctx: Ctx) => ctx.bookings.create(input, ctx.correlationId),
-    cancelBooking: (_: unknown, { id, reason }: { id: string; reason?: string | null }, ctx: Ctx) =>
-      ctx.bookings.cancel(id, reason, ctx.correlationId),
-    checkIn: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.bookings.checkIn(id, ctx.correlationId),
-    checkOut: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.bookings.checkOut(id, ctx.correlationId),
+    createBooking: async (_: unknown, { input }: { input: unknown }, ctx: Ctx) => {
+      const booking = await ctx.bookings.create(input, caller(ctx));
+      // An idempotency key replays its first booking: only to a caller who may see that booking.
+      if (!(await isVisible(ctx, booking))) throw new ConflictError('idempotencyKey was already used for a different booking', { field: 'input.idempotencyKey' });
+      return booking;
+    },
+    cancelBooking: (_: unknown, { id, reason }: { id: string; reason?: string | null }, ctx: Ctx) => ctx.bookings.cancel(id, reason, caller(ctx)),
+    checkIn: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.bookings.checkIn(id, caller(ctx)),
+    checkOut: (_: unknown, { id }: { id: string }, ctx: Ctx) => ctx.bookings.checkOut(id, caller(ctx)),
   },
   Booking: {
-    __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.loaders.booking.load(ref.id),
+    __resolveReference: async (ref: { id: string }, ctx: Ctx) => visibleOrNull(ctx, await ctx.loaders.booking.load(ref.id)),
     nights: (b: Booking) => Math.round((b.checkOut.getTime() - b.checkIn.getTime()) / 86_400_000),
     checkIn: (b: Booking) => toIsoDate(b.checkIn),
     checkOut: (b: Booking) => toIsoDate(b.checkOut),
-    guest: (b: Booking, _: unknown, ctx: Ctx) => ctx.loaders.guest.load(b.guestId),
+    // The booking's hotel travels with the guest: PII visibility depends on it (permissions.ts).
+    guest: async (b: Booking, _: unknown, ctx: Ctx) => {
+      const guest = await ctx.loaders.guest.load(b.guestId);
+      return guest && { ...guest, hotelId: b.hotelId };
+    },
     hotel: (b: Booking) => ({ __typename: 'Hotel', id: b.hotelId }),
     room: (b: Booking) => ({ __typename: 'Room', id: b.roomId }),
     total: (b: Booking) => money(b.totalMinor, b.currency),
   },
   Hotel: {
-    bookings: (hotel: { id: string }, args: PageArgs, ctx: Ctx) => ctx.bookings.page({ hotelId: hotel.id }, args),
+    bookings: (hotel: { id: string }, args: PageArgs, ctx: Ctx) => ctx.bookings.page({ hotelId: hotel.id }, args, ctx.visibility),
   },
   Room: {
-    bookings: (room: { id: string }, args: PageArgs, ctx: Ctx) => ctx.bookings.page({ roomId: room.id }, args),
+    bookings: (room: { id: string }, args: PageArgs, ctx: Ctx) => ctx.bookings.page({ roomId: room.id }, args, ctx.visibility),
   },
 };

@@ -9,6 +9,9 @@ import { Bookings, createBookingLoaders } from './bookings.js';
 import { HotelInventory } from './inventory.js';
 import { resolvers, type BookingContext } from './resolvers.js';
 import { auditIngestUrl, deliverToAudit } from '../../../lib/src/audit-client.js';
+import { servicePrincipal } from '../../../lib/src/authz.js';
+import { InternalTokenSigner } from '../../../lib/src/internal-token.js';
+import { bookingVisibility, permissions } from './permissions.js';
 
 export const loadBookingConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
@@ -26,14 +29,24 @@ export type BookingConfig = ReturnType<typeof loadBookingConfig>;
 export async function start(config: BookingConfig): Promise<RunningService> {
   const logger = createLogger('booking', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'booking', logger);
+  // Peer calls carry booking's own service identity, never the caller's.
+  const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'booking', config.INTERNAL_TOKEN_TTL_SECONDS);
   const relay = new OutboxRelay({
     pool: db.pool,
     table: 'booking.outbox',
     logger,
-    deliver: (messages) => deliverToAudit(auditIngestUrl(config.AUDIT_URL), messages, 'booking'),
+    deliver: (messages) => deliverToAudit(auditIngestUrl(config.AUDIT_URL), messages, { name: 'booking', signer }),
   });
   const inventory = new HotelInventory(
-    new EntityClient({ url: config.HOTEL_URL, peer: 'hotel', caller: 'booking', timeoutMs: config.PEER_TIMEOUT_MS }),
+    new EntityClient({
+      url: config.HOTEL_URL,
+      peer: 'hotel',
+      caller: 'booking',
+      timeoutMs: config.PEER_TIMEOUT_MS,
+      signer,
+      // Room facts (status, capacity, rate) of any hotel: availability and pricing are public operations.
+      principal: servicePrincipal('booking', ['rooms:read']),
+    }),
   );
   const bookings = new Bookings({ prisma: db.prisma, transactionOptions: db.transactionOptions, inventory, onOutboxWrite: () => relay.kick() });
   relay.start();
@@ -43,7 +56,8 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       name: 'booking',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
-      createContext: (base) => ({ ...base, bookings, loaders: createBookingLoaders(db.prisma) }),
+      permissions,
+      createContext: (base) => ({ ...base, bookings, loaders: createBookingLoaders(db.prisma), visibility: bookingVisibility(base.principal) }),
     },
     {
       config,

@@ -3,6 +3,7 @@ import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
 import { Catalog, createCatalogLoaders } from './catalog.js';
+import { permissions } from './permissions.js';
 import { resolvers, type HotelContext } from './resolvers.js';
 
 export type HotelConfig = ReturnType<typeof loadHotelConfig>;
@@ -17,6 +18,7 @@ export async function start(config: HotelConfig): Promise<RunningService> {
       name: 'hotel',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
+      permissions,
       createContext: (base) => ({ ...base, catalog, loaders: createCatalogLoaders(db.prisma) }),
     },
     {

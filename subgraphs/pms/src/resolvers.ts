@@ -1,7 +1,9 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { isGranted } from '../../../lib/src/authz.js';
 import type { PmsConnection } from '../../../lib/src/db.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
+import { MANAGE_PMS, READ_BOOKING_PMS } from './permissions.js';
 import type { PmsLoaders, PmsSync } from './sync.js';
 
 export interface PmsContext extends SubgraphContext {
@@ -10,21 +12,25 @@ export interface PmsContext extends SubgraphContext {
 }
 type Ctx = PmsContext;
 
+/** Another tenant's connection answers exactly like a hotel without one. */
+const connectionOf = (hotelId: string, ctx: Ctx) => (isGranted(ctx.principal, MANAGE_PMS, hotelId) ? ctx.loaders.connectionByHotel.load(hotelId) : null);
+
 export const resolvers: GraphQLResolverMap<Ctx> = {
   DateTime: DateTimeScalar,
   Query: {
-    pmsConnection: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.loaders.connectionByHotel.load(hotelId),
+    pmsConnection: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => connectionOf(hotelId, ctx),
   },
   Mutation: {
     syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId),
   },
   Hotel: {
-    pmsConnection: (hotel: { id: string }, _: unknown, ctx: Ctx) => ctx.loaders.connectionByHotel.load(hotel.id),
+    pmsConnection: (hotel: { id: string }, _: unknown, ctx: Ctx) => connectionOf(hotel.id, ctx),
   },
   Booking: {
     pms: async (booking: { id: string }, _: unknown, ctx: Ctx) => {
       const reservation = await ctx.loaders.reservationByBooking.load(booking.id);
-      if (!reservation) return null;
+      // Another tenant's booking answers exactly like a booking the PMS never saw.
+      if (!reservation || !isGranted(ctx.principal, READ_BOOKING_PMS, reservation.hotelId)) return null;
       const connection = await ctx.loaders.connectionByHotel.load(reservation.hotelId);
       return { ...reservation, stale: ctx.pms.isStale(reservation, connection) };
     },

@@ -4,8 +4,11 @@ import { EntityClient } from '../../../lib/src/entity-client.js';
 import { createLogger } from '../../../lib/src/logger.js';
 import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
+import { servicePrincipal } from '../../../lib/src/authz.js';
+import { InternalTokenSigner } from '../../../lib/src/internal-token.js';
+import { permissions } from './permissions.js';
 import { resolvers, type PmsContext } from './resolvers.js';
-import { createPmsLoaders, PmsSync } from './sync.js';
+import { BOOKINGS_READ_SCOPE, createPmsLoaders, PmsSync } from './sync.js';
 import { VendorClient } from './vendor-client.js';
 
 export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
@@ -29,7 +32,15 @@ export async function start(config: PmsConfig): Promise<RunningService> {
   const pms = new PmsSync({
     prisma: db.prisma,
     vendor: new VendorClient({ baseUrl: config.PMS_VENDOR_URL, apiToken: config.PMS_VENDOR_TOKEN, timeoutMs: config.PMS_VENDOR_TIMEOUT_MS }),
-    bookingsOwner: new EntityClient({ url: config.BOOKING_URL, peer: 'booking', caller: 'pms', timeoutMs: config.PEER_TIMEOUT_MS }),
+    bookingsOwner: new EntityClient({
+      url: config.BOOKING_URL,
+      peer: 'booking',
+      caller: 'pms',
+      timeoutMs: config.PEER_TIMEOUT_MS,
+      signer: new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'pms', config.INTERNAL_TOKEN_TTL_SECONDS),
+      // Default identity: no hotel. Each sync narrows it to the hotel it syncs (sync.ts).
+      principal: servicePrincipal('pms', [BOOKINGS_READ_SCOPE]),
+    }),
     staleAfterMs: config.PMS_STALE_AFTER_SECONDS * 1000,
     logger,
   });
@@ -38,6 +49,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       name: 'pms',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
+      permissions,
       createContext: (base) => ({ ...base, pms, loaders: createPmsLoaders(db.prisma) }),
     },
     {

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { PmsConnection, PmsReservation, PrismaClient } from '../../../lib/src/db.js';
+import { servicePrincipal } from '../../../lib/src/authz.js';
 import type { EntityClient } from '../../../lib/src/entity-client.js';
 import { BadUserInputError, NotFoundError, ServiceUnavailableError } from '../../../lib/src/errors.js';
 import type { Logger } from '../../../lib/src/logger.js';
@@ -8,6 +9,8 @@ import { oneByKey } from '../../../lib/src/loaders.js';
 import { UUID } from '../../../lib/src/validation.js';
 
 const PAGE = 100;
+/** What pms needs from booking: the bookings (and guest names) of the hotel it syncs. */
+export const BOOKINGS_READ_SCOPE = 'bookings:read';
 
 interface BookingForPms {
   id: string;
@@ -111,9 +114,13 @@ export class PmsSync {
     });
   }
 
-  /** Bookings whose stay has not ended, page by page, from the booking subgraph's Hotel entity. */
+  /**
+   * Bookings whose stay has not ended, page by page, from the booking subgraph's Hotel entity — read as
+   * pms's service principal with bookings:read for this one hotel only.
+   */
   private async *currentBookings(hotelId: string, correlationId: string): AsyncGenerator<BookingForPms> {
     const from = new Date().toISOString().slice(0, 10);
+    const reader = servicePrincipal('pms', [BOOKINGS_READ_SCOPE], [hotelId]);
     let after: string | null = null;
     do {
       const afterArg: string = after ? `, after: ${JSON.stringify(after)}` : '';
@@ -121,6 +128,7 @@ export class PmsSync {
         [{ __typename: 'Hotel', id: hotelId }],
         `... on Hotel { bookings(first: ${PAGE}${afterArg}, filter: { from: ${JSON.stringify(from)} }) { nodes { id reference status checkIn checkOut guest { name } } pageInfo { hasNextPage endCursor } } }`,
         correlationId,
+        reader,
       );
       if (!hotel) return;
       yield* hotel.bookings.nodes;

@@ -1,0 +1,59 @@
+import { allow, authRule, capability, chain, definePermissions, isGranted, notFound, STAFF, type Grant } from '../../../lib/src/authz.js';
+import type { PmsContext } from './resolvers.js';
+
+/**
+ * Who may do what in the pms subgraph (GUIDE §3).
+ *
+ *  - PMS connection (read) and sync: HOTEL_MANAGER of the hotel, PLATFORM_ADMIN, API keys with pms:sync.
+ *  - A booking's PMS status: FRONT_DESK / HOTEL_MANAGER of the booking's hotel, PLATFORM_ADMIN, API keys
+ *    with bookings:read or pms:sync for it.
+ *
+ * Decisions: a missing capability answers UNAUTHENTICATED (anonymous) or FORBIDDEN; another tenant's
+ * connection or booking status is null — the same as "no PMS" — and syncing another tenant's hotel is
+ * NOT_FOUND, the same as a hotel without a connection.
+ * Subscriptions (none yet): a sync-progress feed will need `isGranted(MANAGE_PMS, hotelId)` per event.
+ */
+
+export const MANAGE_PMS: Grant = { roles: ['HOTEL_MANAGER'], scopes: ['pms:sync'] };
+export const READ_BOOKING_PMS: Grant = { roles: STAFF, scopes: ['bookings:read', 'pms:sync'] };
+
+type Ctx = PmsContext;
+
+const mayManagePms = capability<Ctx>('mayManagePms', MANAGE_PMS);
+const mayReadBookingPms = capability<Ctx>('mayReadBookingPms', READ_BOOKING_PMS);
+
+const syncTarget = authRule<Ctx>('syncTarget', 'no_cache', (_parent, { hotelId }: { hotelId: string }, ctx) =>
+  isGranted(ctx.principal, MANAGE_PMS, hotelId) || notFound('PmsConnection', hotelId),
+);
+
+/** Objects that carry their hotel: resolvers already return null for other tenants; this closes the rest. */
+const ofGrantedHotel = (name: string, grant: Grant) =>
+  authRule<Ctx>(name, (parent: { hotelId: string }) => parent.hotelId, (parent: { hotelId: string }, _args, ctx) =>
+    isGranted(ctx.principal, grant, parent.hotelId),
+  );
+
+const syncResultOfGrantedHotel = authRule<Ctx>(
+  'syncResultOfGrantedHotel',
+  (result: { connection: { hotelId: string } }) => result.connection.hotelId,
+  (result: { connection: { hotelId: string } }, _args, ctx) => isGranted(ctx.principal, MANAGE_PMS, result.connection.hotelId),
+);
+
+export const permissions = definePermissions(
+  {
+    Query: {
+      pmsConnection: mayManagePms,
+      _service: allow,
+      _entities: allow,
+    },
+    Mutation: {
+      syncReservations: chain(mayManagePms, syncTarget),
+    },
+    Hotel: { id: allow, pmsConnection: mayManagePms },
+    Booking: { id: allow, pms: mayReadBookingPms },
+    PmsConnection: ofGrantedHotel('connectionOfGrantedHotel', MANAGE_PMS),
+    BookingPmsStatus: ofGrantedHotel('reservationOfGrantedHotel', READ_BOOKING_PMS),
+    PmsSyncResult: syncResultOfGrantedHotel,
+    _Service: allow,
+  },
+  { service: 'pms' },
+);

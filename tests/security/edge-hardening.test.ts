@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals';
+import { gatewayUrl, gql } from '../e2e/support.js';
+
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  fetch(gatewayUrl(), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+describe('hardening at the edge', () => {
+  it('sends security headers: HSTS, nosniff, frame-ancestors, and a CSP that lets Sandbox load in development', async () => {
+    const response = await fetch(gatewayUrl(), { headers: { accept: 'text/html' } });
+    expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain('https://embeddable-sandbox.cdn.apollographql.com');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+
+  it('CORS answers allowed origins only', async () => {
+    const allowed = await fetch(gatewayUrl(), { method: 'OPTIONS', headers: { origin: 'https://sandbox.embed.apollographql.com', 'access-control-request-method': 'POST' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://sandbox.embed.apollographql.com');
+    const foreign = await fetch(gatewayUrl(), { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('CSRF prevention refuses a simple GET query without a preflight-forcing header', async () => {
+    const url = `${gatewayUrl()}?query=${encodeURIComponent('{ hotels { slug } }')}`;
+    expect((await fetch(url)).status).toBe(400);
+    expect((await fetch(url, { headers: { 'apollo-require-preflight': 'true' } })).status).toBe(200);
+  });
+
+  it('refuses a body over the limit with 413 and batched operations with 400', async () => {
+    const huge = await post({ query: `{ hotels { slug } }`, variables: { pad: 'x'.repeat(1_200_000) } });
+    expect(huge.status).toBe(413);
+    const batch = await post([{ query: '{ hotels { slug } }' }, { query: '{ hotels { name } }' }]);
+    expect(batch.status).toBe(400);
+  });
+
+  it('refuses operations over the depth, alias and token limits with BAD_USER_INPUT naming the limit', async () => {
+    const nested = Array.from({ length: 7 }, () => 'rooms { hotel {').join(' ');
+    const deep = await gql(`{ hotels { ${nested} slug ${'} } '.repeat(7)} } }`);
+    expect(deep.status).toBe(400);
+    expect(deep.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(deep.errors[0]!.message).toMatch(/depth/i);
+
+    const aliases = await gql(`{ ${Array.from({ length: 40 }, (_, i) => `a${i}: hotels { slug }`).join(' ')} }`);
+    expect(aliases.status).toBe(400);
+    expect(aliases.errors[0]!.message).toMatch(/alias/i);
+
+    const tokens = await gql(`{ hotels { ${Array.from({ length: 3500 }, () => 'slug').join(' ')} } }`);
+    expect(tokens.status).toBe(400);
+    expect(tokens.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' });
+    expect(tokens.errors[0]!.message).toMatch(/token/i);
+  });
+
+  it('gives no field suggestions', async () => {
+    const { errors } = await gql(`{ hotels { nam } }`);
+    expect(errors[0]!.message).not.toMatch(/Did you mean/);
+  });
+});
