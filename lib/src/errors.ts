@@ -188,7 +188,9 @@ export function errorShapePlugin<T extends CorrelatedContext>(options: { setHttp
             ...e,
             extensions: { ...e.extensions, correlationId: e.extensions?.correlationId ?? correlationId },
           }));
-          if (options.setHttpStatus && (result.data === undefined || result.data === null)) {
+          // Whole-request failure: nothing was served (no data, or every root field null).
+          const nothingServed = result.data == null || Object.values(result.data).every((v) => v === null);
+          if (options.setHttpStatus && nothingServed) {
             const code = result.errors[0]?.extensions?.code as ErrorCode | undefined;
             const status = code && HTTP_STATUS[code];
             // GUIDE §3 gives NOT_FOUND, CONFLICT and UPSTREAM_TIMEOUT no whole-request status: they stay 200.
