@@ -10,6 +10,7 @@ import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '
 import { createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
 import { InternalTokenSigner } from '../../lib/src/internal-token.js';
 import { createLogger } from '../../lib/src/logger.js';
+import { createMetrics } from '../../lib/src/metrics.js';
 import { createRedis } from '../../lib/src/redis.js';
 import type { RunningService } from '../../lib/src/subgraph.js';
 import { admissionLimits } from './admission/limits.js';
@@ -29,6 +30,7 @@ import { SubgraphDataSource } from './upstream/data-source.js';
  */
 export async function start(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  const metrics = createMetrics('gateway');
   const db = serviceDatabase(config, 'gateway', logger);
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway') : null;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
@@ -48,6 +50,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   let schemaLoaded = false;
   const app = createHttpApp({
     logger,
+    metrics,
     bodyLimit: config.BODY_LIMIT,
     checks: [
       { name: 'supergraph', check: async () => void (schemaLoaded || Promise.reject(new Error('supergraph not loaded'))) },

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from './correlation.js';
+import type { Metrics } from './metrics.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -25,7 +26,7 @@ const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
  * The express app every Innkeep process starts from: correlation ID in and out, one child logger per
  * request, an access log line per response, JSON body limit, and the health endpoints.
  */
-export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; bodyLimit?: string }): Express {
+export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; bodyLimit?: string; metrics?: Metrics }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -60,6 +61,14 @@ export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; 
     const ready = results.every(([, r]) => r.status === 'ok');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
+
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    });
+  }
 
   app.use(express.json({ limit: options.bodyLimit ?? '1mb' }));
   return app;

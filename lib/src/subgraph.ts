@@ -17,6 +17,7 @@ import type { internalAuthConfigShape } from './config.js';
 import { correlationIdFrom } from './correlation.js';
 import { createFormatError, ErrorCode, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
 import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { ANONYMOUS, type Principal } from './identity.js';
 import { InternalTokenError, InternalTokenVerifier } from './internal-token.js';
 
@@ -43,6 +44,8 @@ export interface SubgraphDefinition<TContext extends SubgraphContext> {
 type InternalAuthConfig = z.infer<z.ZodObject<typeof internalAuthConfigShape>>;
 
 export interface SubgraphRuntime {
+  /** The process's Prometheus registry (served on /metrics); created here when not given. */
+  metrics?: Metrics;
   config: { port: number; HOST: string; production: boolean } & Pick<InternalAuthConfig, 'INTERNAL_TOKEN_SECRET' | 'SUBGRAPH_ALLOW_DIRECT'>;
   logger: Logger;
   /** The subgraph's database: checked by readiness, closed last on stop. */
@@ -78,7 +81,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     definition.permissions,
   );
 
-  const app = createHttpApp({ logger: runtime.logger, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])] });
+  const metrics = runtime.metrics ?? createMetrics(definition.name);
+  const app = createHttpApp({ logger: runtime.logger, metrics, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])] });
   // Registered after the health routes (public), before everything else: /graphql — `_service` and
   // `_entities` included — and internal routes answer nothing without a valid internal token.
   app.use(
