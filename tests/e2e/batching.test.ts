@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { waitReady } from '../../scripts/lib/stack.js';
+import { extraPort } from '../setup/state.js';
 import { actAs, env, gql, ids, inDays } from './support.js';
 
 // Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
@@ -34,7 +35,7 @@ describe('entity batching', () => {
   const proxy = countingProxy(env('INNKEEP_HOTEL_URL'));
   let gateway: ChildProcess;
   let url: string;
-  const port = 14091;
+  const port = extraPort(1);
 
   beforeAll(async () => {
     await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', r));

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
 import { waitReady } from '../../scripts/lib/stack.js';
+import { extraPort } from '../setup/state.js';
 import { actAs, eventually, gatewayUrl, gql, ids, logLines } from './support.js';
 
 // Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
@@ -85,7 +86,7 @@ describe('the federation end to end', () => {
   });
 
   it('degrades only what depends on a dead subgraph: pms down → hotels still served, pms fields SERVICE_UNAVAILABLE', async () => {
-    const port = 14090;
+    const port = extraPort(0);
     const gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
       env: {
         ...process.env,

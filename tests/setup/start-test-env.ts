@@ -13,7 +13,7 @@ import { migrate } from '../../lib/src/migrate.js';
 import { redisAnswers } from '../../lib/src/redis.js';
 import { seedDemoData } from '../../scripts/lib/seed.js';
 import { startStack } from '../../scripts/lib/stack.js';
-import { TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
+import { TEST_DATABASE, TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
 
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -32,7 +32,7 @@ export default async function globalSetup(): Promise<void> {
     );
   }
 
-  const databaseUrl = await recreateDatabase(adminUrl, 'innkeep_test');
+  const databaseUrl = await recreateDatabase(adminUrl, TEST_DATABASE);
   await migrate(databaseUrl);
   const db = createDatabase({ url: databaseUrl, poolSize: 2, acquireTimeoutMs: 5000, applicationName: 'innkeep-test-seed' });
   await seedDemoData(db.prisma);

@@ -1,9 +1,17 @@
 import path from 'node:path';
 import type { Stack } from '../../scripts/lib/stack.js';
 
-/** Test ports: away from `npm start`'s 4000–4010, so both can run on one machine. */
-export const TEST_PORTS = { gateway: 14000, hotel: 14001, booking: 14002, pms: 14003, audit: 14004, vendor: 14010 };
-export const TEST_LOG_DIR = path.resolve('.data/test-logs');
+/**
+ * Test ports: away from `npm start`'s 4000–4010, so both can run on one machine. INNKEEP_TEST_PORT_BASE
+ * moves a whole run (its stack, extra gateways, database name, log folder), so two runs can share a machine.
+ */
+export const TEST_PORT_BASE = Number(process.env.INNKEEP_TEST_PORT_BASE ?? 14000);
+const base = TEST_PORT_BASE;
+export const TEST_PORTS = { gateway: base, hotel: base + 1, booking: base + 2, pms: base + 3, audit: base + 4, vendor: base + 10 };
+/** Free ports for processes a test starts itself: base + 50 … base + 99. */
+export const extraPort = (offset: number) => base + 50 + offset;
+export const TEST_DATABASE = base === 14000 ? 'innkeep_test' : `innkeep_test_${base}`;
+export const TEST_LOG_DIR = path.resolve(base === 14000 ? '.data/test-logs' : `.data/test-logs-${base}`);
 
 interface TestState {
   stack?: Stack;
