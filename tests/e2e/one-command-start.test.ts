@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { gql } from './support.js';
+import { TEST_PORT_BASE } from '../setup/state.js';
 
 /**
  * The README's run command on a machine without PostgreSQL or Redis configured: `npm start` must bring
@@ -12,12 +13,13 @@ import { gql } from './support.js';
 const dataDir = mkdtempSync(path.join(tmpdir(), 'innkeep-start-'));
 // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
 chmodSync(dataDir, 0o755);
-const ports = { GATEWAY_PORT: '24000', HOTEL_PORT: '24001', BOOKING_PORT: '24002', PMS_PORT: '24003', AUDIT_PORT: '24004', VENDOR_PORT: '24010' };
+const b = TEST_PORT_BASE + 10_000;
+const ports = { GATEWAY_PORT: `${b}`, HOTEL_PORT: `${b + 1}`, BOOKING_PORT: `${b + 2}`, PMS_PORT: `${b + 3}`, AUDIT_PORT: `${b + 4}`, VENDOR_PORT: `${b + 10}` };
 const gateway = `http://127.0.0.1:${ports.GATEWAY_PORT}/graphql`;
 const QUERY = `{ hotels { name rooms { number roomType { name } } bookings(first: 3) { nodes { reference guest { name } room { number } } } pmsConnection { vendor } } }`;
 
 function npmStart() {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...ports, EMBEDDED_PG_DIR: path.join(dataDir, 'pg'), EMBEDDED_PG_PORT: '54341', LOG_FORMAT: 'json' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...ports, EMBEDDED_PG_DIR: path.join(dataDir, 'pg'), EMBEDDED_PG_PORT: String(54341 + TEST_PORT_BASE - 14000), LOG_FORMAT: 'json' };
   for (const name of ['DATABASE_URL', 'REDIS_URL', 'HOTEL_URL', 'BOOKING_URL', 'PMS_URL', 'AUDIT_URL', 'PMS_VENDOR_URL', 'NODE_ENV']) delete env[name];
   // Own process group, so the test can do what a terminal's Ctrl-C does: SIGINT to the whole group.
   const child = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
