@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { pino } from 'pino';
 import { authConfig } from '../../gateway/src/auth/config.js';
 import { createAuthService, isAuthenticationError, type AuthService } from '../../gateway/src/auth/index.js';
@@ -15,26 +14,14 @@ import type { Principal } from '../../lib/src/identity.js';
 import { REDACT_PATHS } from '../../lib/src/logger.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { seedId } from '../../scripts/lib/seed.js';
+import { scratchDatabase } from './scratch-database.js';
 
-const TEST_DB = 'innkeep_auth_api_keys_test';
-const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const testUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${TEST_DB}`;
-  return u.toString();
-})();
+const scratch = scratchDatabase('innkeep_auth_api_keys_test');
+const testUrl = scratch.url;
+
 const GH = seedId('hotel:grand-harbor');
 const AL = seedId('hotel:alpine-lodge');
 
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 const logLines: string[] = [];
 const logger = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } }, { write: (line: string) => void logLines.push(line) });
@@ -84,8 +71,7 @@ async function createKey(by: Principal, input: Partial<{ name: string; scopes: s
 }
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${TEST_DB}`);
+  await scratch.create();
   await migrate(testUrl);
   db = createDatabase({ url: testUrl, poolSize: 4, acquireTimeoutMs: 5000, applicationName: 'innkeep-auth-api-keys-test' });
   auth = await service();
@@ -94,7 +80,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of services) await s.close();
   await db?.close();
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 describe('every identity model matches the migration (create, then read back)', () => {

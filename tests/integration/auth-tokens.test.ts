@@ -12,7 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import pg from 'pg';
 import { pino } from 'pino';
 import { authConfig, DEVELOPMENT_KEY_ENCRYPTION_SECRET, type AuthConfig } from '../../gateway/src/auth/config.js';
 import { createAuthService, isAuthenticationError, type AuthService, type AuthTuning } from '../../gateway/src/auth/index.js';
@@ -23,28 +22,16 @@ import { createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
 import { REDACT_PATHS } from '../../lib/src/logger.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { DEMO_USERS, seedDemoData, seedId } from '../../scripts/lib/seed.js';
+import { scratchDatabase } from './scratch-database.js';
 
-const TEST_DB = 'innkeep_auth_test';
+const scratch = scratchDatabase('innkeep_auth_test');
+const testUrl = scratch.url;
+
 const PASSWORD = `pw-${randomUUID()}`; // unique, so the captured logs can be searched for it
-const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const testUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${TEST_DB}`;
-  return u.toString();
-})();
 const GRAND_HARBOR = seedId('hotel:grand-harbor');
 const execFileAsync = promisify(execFile);
 
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 // Every log line of every service instance, to prove no secret reaches a log.
 const logLines: string[] = [];
@@ -105,8 +92,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 let main: Served;
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${TEST_DB}`);
+  await scratch.create();
   await migrate(testUrl);
   db = createDatabase({ url: testUrl, poolSize: 6, acquireTimeoutMs: 5000, applicationName: 'innkeep-auth-test' });
   await seedDemoData(db.prisma, '2026-06-01', PASSWORD);
@@ -127,7 +113,7 @@ afterAll(async () => {
     redis.disconnect();
   }
   await db?.close();
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 describe('demo users (development seed)', () => {

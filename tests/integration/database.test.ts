@@ -6,42 +6,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { createDatabase, PgErrorCode, pgErrorCode, type Database } from '../../lib/src/db.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { fromIsoDate } from '../../lib/src/scalars.js';
 import { seedDemoData, seedId } from '../../scripts/lib/seed.js';
+import { scratchDatabase } from './scratch-database.js';
 
-const TEST_DB = 'innkeep_db_test';
-const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const testUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${TEST_DB}`;
-  return u.toString();
-})();
+const scratch = scratchDatabase('innkeep_db_test');
+const testUrl = scratch.url;
 
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
+
 
 let db: Database;
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${TEST_DB}`);
+  await scratch.create();
   await migrate(testUrl);
   db = createDatabase({ url: testUrl, poolSize: 4, acquireTimeoutMs: 5000, applicationName: 'innkeep-database-test' });
 });
 
 afterAll(async () => {
   await db?.close();
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 /** Runs `work`, which must fail, and returns the SQLSTATE pgErrorCode finds in what it threw. */

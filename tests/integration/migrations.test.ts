@@ -9,22 +9,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrate, resetDatabase, rollback } from '../../lib/src/migrate.js';
+import { scratchDatabase } from './scratch-database.js';
 
 const INIT = '20261123000000_init';
 const IDENTITY = '20261123010000_identity';
 const ALL = [INIT, IDENTITY];
-const TEST_DB = 'innkeep_migrations_test';
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
   'utf8',
 );
 
-const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const testUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${TEST_DB}`;
-  return u.toString();
-})();
+const scratch = scratchDatabase('innkeep_migrations_test');
+const testUrl = scratch.url;
 
 async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values?: unknown[]) {
   const client = new pg.Client({ connectionString: url });
@@ -50,12 +46,11 @@ const appSchemas = async () =>
   ).map((r) => r.nspname);
 
 beforeAll(async () => {
-  await sql(adminUrl, `DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await sql(adminUrl, `CREATE DATABASE ${TEST_DB}`);
+  await scratch.create();
 });
 
 afterAll(async () => {
-  await sql(adminUrl, `DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 describe('migrate', () => {

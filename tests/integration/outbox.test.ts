@@ -9,28 +9,16 @@ import pg from 'pg';
 import { createLogger } from '../../lib/src/logger.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { OutboxRelay, type OutboxMessage, type OutboxRelayOptions } from '../../lib/src/outbox.js';
+import { scratchDatabase } from './scratch-database.js';
 
-const TEST_DB = 'innkeep_outbox_test';
+const scratch = scratchDatabase('innkeep_outbox_test');
+const testUrl = scratch.url;
+
 const TABLE = 'booking.outbox';
-const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const testUrl = (() => {
-  const u = new URL(adminUrl);
-  u.pathname = `/${TEST_DB}`;
-  return u.toString();
-})();
 
 const logger = createLogger('booking', 'silent');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function admin(text: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 let pool: pg.Pool;
 const relays: OutboxRelay[] = [];
@@ -71,8 +59,7 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 }
 
 beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${TEST_DB}`);
+  await scratch.create();
   await migrate(testUrl);
   pool = new pg.Pool({ connectionString: testUrl, max: 8 });
 });
@@ -87,7 +74,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await pool?.end();
-  await admin(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
+  await scratch.drop();
 });
 
 describe('OutboxRelay', () => {
