@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape, parseConfig, redisConfigShape } from '../../lib/src/config.js';
+import { baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from '../../lib/src/config.js';
 import { assertProductionReady } from '../../lib/src/production-guard.js';
 import { servicePort, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { authConfigShape, DEVELOPMENT_KEY_ENCRYPTION_SECRET } from './auth/config.js';
+import { upstreamConfigShape } from './upstream/config.js';
 
 const SUBGRAPHS: SubgraphName[] = ['hotel', 'booking', 'pms', 'audit'];
 const DEVELOPMENT_CORS_ORIGINS = 'http://localhost:4000,http://127.0.0.1:4000,https://sandbox.embed.apollographql.com,https://studio.apollographql.com';
@@ -14,8 +15,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       ...baseConfigShape,
       ...databaseConfigShape,
       ...redisConfigShape,
+      /** Per-field limits, client budgets, login limit (docs/rate-limits.md). */
+      ...rateLimitConfigShape,
       ...internalAuthConfigShape,
       ...authConfigShape,
+      /** Upstream policies: timeouts, deadline, breakers, retries, bulkheads (docs/resilience.md). */
+      ...upstreamConfigShape,
       /** The composed supergraph the gateway serves (`npm run compose` writes it). */
       SUPERGRAPH_FILE: z.string().default('schema/supergraph.graphql'),
       /** Largest accepted request body. */

@@ -7,4 +7,6 @@ export interface GatewayContext {
   log: Logger;
   /** The verified caller (JWT or API key), or ANONYMOUS. Upstream it travels only inside internal tokens. */
   principal: Principal;
+  /** The client's IP (Express `req.ip`): anonymous callers are budgeted and rate-limited by it; subgraphs get it in the internal token. */
+  clientIp?: string;
 }

@@ -14,6 +14,7 @@ import { createMetrics } from '../../lib/src/metrics.js';
 import { createRedis } from '../../lib/src/redis.js';
 import type { RunningService } from '../../lib/src/subgraph.js';
 import { admissionLimits } from './admission/limits.js';
+import { createGatewayRateLimits } from './admission/rate-limits.js';
 import { createAuthService } from './auth/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -21,7 +22,7 @@ import { authenticate } from './edge/authenticate.js';
 import { challengeUnauthenticatedPlugin } from './edge/challenge.js';
 import { edgeSecurity } from './edge/security.js';
 import { buildIdentitySchema } from './identity/subgraph.js';
-import { SubgraphDataSource } from './upstream/data-source.js';
+import { createUpstream } from './upstream/index.js';
 
 /**
  * The composition root of the gateway: it only wires. The request path (GUIDE §1): edge (correlation
@@ -32,18 +33,21 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const metrics = createMetrics('gateway');
   const db = serviceDatabase(config, 'gateway', logger);
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway') : null;
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway', { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production });
   const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'gateway', config.INTERNAL_TOKEN_TTL_SECONDS);
-  const identitySchema = buildIdentitySchema(auth.apiKeys);
+  // Client budgets, the login limiter and `@rateLimit` on identity fields (docs/rate-limits.md).
+  const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics });
+  const identitySchema = rateLimits.applyTo(buildIdentitySchema(auth.apiKeys));
+  const upstream = createUpstream({ config, signer, logger, metrics });
 
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(config.SUPERGRAPH_FILE, 'utf8'),
     buildService: ({ name, url }) =>
       name === 'identity'
         ? new LocalGraphQLDataSource(identitySchema)
-        : new SubgraphDataSource(name, config.urlOverrides[name] ?? url!, config.SUBGRAPH_BATCHING, signer),
+        : upstream.dataSource(name, config.urlOverrides[name] ?? url!),
     logger,
   });
 
@@ -55,10 +59,13 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     checks: [
       { name: 'supergraph', check: async () => void (schemaLoaded || Promise.reject(new Error('supergraph not loaded'))) },
       { name: 'database', check: db.ping },
-      ...(redis ? [{ name: 'redis', check: async () => void (await redis.ping()) }] : []),
+      // Not critical: without Redis, bearer tokens fail closed (503) but public queries are still served.
+      ...(redis ? [{ name: 'redis', critical: false, check: async () => void (await redis.ping()) }] : []),
     ],
+    readyDetails: () => ({ subgraphs: upstream.circuits() }),
   });
   app.use(edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }));
+  app.post('/auth/login', rateLimits.loginLimit);
   auth.mountRoutes(app);
 
   const httpServer = http.createServer(app);
@@ -83,6 +90,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       errorShapePlugin<GatewayContext>({ setHttpStatus: true }),
       challengeUnauthenticatedPlugin<GatewayContext>(),
       logUnexpectedErrorsPlugin<GatewayContext>(),
+      upstream.plugin,
+      rateLimits.plugin,
     ],
   });
   await apollo.start();
@@ -91,8 +100,9 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   app.use(
     '/graphql',
     authenticate(auth),
+    rateLimits.clientBudget,
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal }),
+      context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal, clientIp: req.ip }),
     }),
   );
   finishHttpApp(app);
@@ -104,6 +114,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     async stop() {
       await apollo.stop();
       await auth.close();
+      rateLimits.close();
       redis?.disconnect();
       await db.close();
     },

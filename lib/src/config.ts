@@ -32,6 +32,18 @@ export const databaseConfigShape = {
 export const redisConfigShape = {
   /** Unset: in-memory stand-ins (single-process development only). */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** How long one connection attempt to Redis may take before it is retried (ms). */
+  REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  /** How long one Redis command may take before it fails (ms): a hung Redis must not hang requests. */
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+};
+
+/** Rate limits and client budgets (lib/src/rate-limit, docs/rate-limits.md). */
+export const rateLimitConfigShape = {
+  /** YAML or JSON file of per-field / per-tier / per-API-key limits and budgets; re-read on SIGHUP. */
+  RATE_LIMITS_FILE: z.string().min(1).default('config/rate-limits.yaml'),
+  /** Prefix of every rate-limit key in Redis (several deployments or test runs on one Redis). */
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('innkeep:rl:'),
 };
 
 /** Signed trust between Innkeep's processes (lib/src/internal-token.ts). */

@@ -78,6 +78,13 @@ export class UpstreamTimeoutError extends AppError {
   }
 }
 
+/** A limit was hit (a field's @rateLimit, a client budget, the login limiter): retry after `retryAfter` seconds. */
+export class RateLimitedError extends AppError {
+  constructor(message: string, retryAfterSeconds: number, extensions: Record<string, unknown> = {}) {
+    super(ErrorCode.RATE_LIMITED, message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), ...extensions });
+  }
+}
+
 /** Apollo's own client-error codes: the request itself is wrong, so they become BAD_USER_INPUT. */
 const CLIENT_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',

@@ -18,6 +18,11 @@ export interface HealthCheck {
   name: string;
   /** Resolves when healthy; rejects (with a short reason) when not. */
   check(): Promise<void>;
+  /**
+   * false: a failing check is reported (`status: 'degraded'`) but readiness stays 200 — for dependencies
+   * the service can answer without (e.g. the gateway without Redis still serves public queries).
+   */
+  critical?: boolean;
 }
 
 const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -26,7 +31,14 @@ const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
  * The express app every Innkeep process starts from: correlation ID in and out, one child logger per
  * request, an access log line per response, JSON body limit, and the health endpoints.
  */
-export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; bodyLimit?: string; metrics?: Metrics }): Express {
+export function createHttpApp(options: {
+  logger: Logger;
+  checks: HealthCheck[];
+  bodyLimit?: string;
+  metrics?: Metrics;
+  /** Extra facts for the readiness JSON that never fail it (e.g. the gateway's circuit state per subgraph). */
+  readyDetails?: () => Record<string, unknown>;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -49,17 +61,17 @@ export function createHttpApp(options: { logger: Logger; checks: HealthCheck[]; 
   });
   app.get('/health/ready', async (_req, res) => {
     const results = await Promise.all(
-      options.checks.map(async ({ name, check }) => {
+      options.checks.map(async ({ name, check, critical = true }) => {
         try {
           await withTimeout(check(), 2000);
           return [name, { status: 'ok' }] as const;
         } catch (error) {
-          return [name, { status: 'failing', reason: error instanceof Error ? error.message : String(error) }] as const;
+          return [name, { status: critical ? 'failing' : 'degraded', reason: error instanceof Error ? error.message : String(error) }] as const;
         }
       }),
     );
-    const ready = results.every(([, r]) => r.status === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    const ready = results.every(([, r]) => r.status !== 'failing');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...options.readyDetails?.() });
   });
 
   const metrics = options.metrics;

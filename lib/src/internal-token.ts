@@ -19,6 +19,16 @@ export interface InternalClaims {
   correlationId: string;
   /** Who signed: `gateway` or the calling subgraph. */
   issuedBy: string;
+  /**
+   * The end client's IP address as the gateway saw it (claim `ip`), when the signer gave one: anonymous
+   * callers are rate-limited by it (lib/src/rate-limit). Signed, so a client cannot choose its own.
+   */
+  clientIp?: string;
+}
+
+/** Optional per-request facts carried beside the principal. */
+export interface InternalTokenExtras {
+  clientIp?: string;
 }
 
 export class InternalTokenError extends Error {
@@ -46,8 +56,8 @@ export class InternalTokenSigner {
    * A token for `audience`. Tokens are reused for the same principal, audience and correlation ID while
    * they have more than half their life left, so a request fanning out to many fetches signs once.
    */
-  async sign(principal: Principal, audience: string, correlationId: string): Promise<string> {
-    const cacheKey = `${audience}|${correlationId}|${principal.kind}|${principal.id}|${principal.roles.join(',')}|${principal.hotelIds.join(',')}|${principal.scopes.join(',')}`;
+  async sign(principal: Principal, audience: string, correlationId: string, extras: InternalTokenExtras = {}): Promise<string> {
+    const cacheKey = `${audience}|${correlationId}|${principal.kind}|${principal.id}|${principal.roles.join(',')}|${principal.hotelIds.join(',')}|${principal.scopes.join(',')}|${extras.clientIp ?? ''}`;
     const now = Date.now();
     const cached = this.cache.get(cacheKey);
     if (cached && cached.renewAfter > now) return cached.token;
@@ -59,6 +69,7 @@ export class InternalTokenSigner {
       ...(principal.email ? { email: principal.email } : {}),
       cid: correlationId,
       by: this.issuedBy,
+      ...(extras.clientIp ? { ip: extras.clientIp } : {}),
     })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'innkeep-internal+jwt' })
       .setIssuer(INTERNAL_ISSUER)
@@ -101,7 +112,12 @@ export class InternalTokenVerifier {
         scopes: (payload.scopes as string[]) ?? [],
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
       };
-      return { principal, correlationId: String(payload.cid ?? ''), issuedBy: String(payload.by ?? '') };
+      return {
+        principal,
+        correlationId: String(payload.cid ?? ''),
+        issuedBy: String(payload.by ?? ''),
+        ...(typeof payload.ip === 'string' ? { clientIp: payload.ip } : {}),
+      };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new InternalTokenError('internal token expired');
       throw new InternalTokenError('internal token invalid');

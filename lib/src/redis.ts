@@ -5,13 +5,31 @@ import { Redis } from 'ioredis';
  * and in the test suite. The identity, resilience and live issues add its users (revocation list, rate
  * limits, pub/sub); this module is where they get their clients.
  */
-export function createRedis(url: string, name: string): Redis {
+export interface RedisTimeouts {
+  /** One connection attempt (ms); a failed attempt is retried by `retryStrategy`. Default 2000. */
+  connectTimeoutMs?: number;
+  /** One command (ms): a hung Redis fails the command instead of hanging the request. Default 1000. */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * A Redis client that never hangs a request and heals by itself:
+ *  - while disconnected, commands fail at once (no offline queue) — each user decides what that means
+ *    (docs/resilience.md: the revocation check fails closed);
+ *  - connect and command timeouts bound a hung or unreachable server;
+ *  - it reconnects forever with a capped backoff, so a Redis restart needs no restart here.
+ */
+export function createRedis(url: string, name: string, timeouts: RedisTimeouts = {}): Redis {
   return new Redis(url, {
     connectionName: `innkeep-${name}`,
     // Keep reconnecting with a capped backoff: a Redis restart must heal without restarting us.
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    connectTimeout: timeouts.connectTimeoutMs ?? 2000,
+    commandTimeout: timeouts.commandTimeoutMs ?? 1000,
+    // Detects a peer that vanished without closing the socket (host down, network partition).
+    keepAlive: 10_000,
   });
 }
 

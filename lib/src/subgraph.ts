@@ -20,6 +20,14 @@ import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.j
 import { createMetrics, type Metrics } from './metrics.js';
 import { ANONYMOUS, type Principal } from './identity.js';
 import { InternalTokenError, InternalTokenVerifier } from './internal-token.js';
+import { subgraphRateLimits, type SubgraphRateLimitConfig } from './rate-limit/subgraph.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** The end client's IP, from the internal token's `ip` claim (the gateway saw it); rate limits key anonymous callers by it. */
+    clientIp?: string;
+  }
+}
 
 /** What every subgraph resolver can rely on; subgraphs extend it with their loaders and ports. */
 export interface SubgraphContext {
@@ -28,6 +36,8 @@ export interface SubgraphContext {
   log: Logger;
   /** Who is calling, from the verified internal token (ANONYMOUS only for anonymous callers). */
   principal: Principal;
+  /** The end client's IP as the gateway saw it (anonymous callers are rate-limited by it). */
+  clientIp?: string;
 }
 
 export interface SubgraphDefinition<TContext extends SubgraphContext> {
@@ -46,12 +56,14 @@ type InternalAuthConfig = z.infer<z.ZodObject<typeof internalAuthConfigShape>>;
 export interface SubgraphRuntime {
   /** The process's Prometheus registry (served on /metrics); created here when not given. */
   metrics?: Metrics;
-  config: { port: number; HOST: string; production: boolean } & Pick<InternalAuthConfig, 'INTERNAL_TOKEN_SECRET' | 'SUBGRAPH_ALLOW_DIRECT'>;
+  config: { port: number; HOST: string; production: boolean } & Pick<InternalAuthConfig, 'INTERNAL_TOKEN_SECRET' | 'SUBGRAPH_ALLOW_DIRECT'> & SubgraphRateLimitConfig;
   logger: Logger;
   /** The subgraph's database: checked by readiness, closed last on stop. */
   db: Database;
   /** Readiness checks beyond the database. */
   checks?: HealthCheck[];
+  /** Extra facts for the readiness JSON that never fail it (e.g. pms: vendor circuits that are not closed). */
+  readyDetails?(): Record<string, unknown>;
   /** Extra non-GraphQL routes (e.g. internal ingestion endpoints). They sit behind the internal token check too. */
   routes?(app: Express): void;
   /** Closes what the subgraph opened (timers, relays), after the HTTP server has drained, before the DB. */
@@ -75,14 +87,17 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     throw new Error(`${definition.name}: SUBGRAPH_ALLOW_DIRECT=true is for local debugging only; refusing to start with NODE_ENV=production`);
   }
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
-  // Rules are woven into the schema once, here; nothing about them is rebuilt per request.
-  const schema = applyMiddleware(
-    buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]),
-    definition.permissions,
-  );
-
   const metrics = runtime.metrics ?? createMetrics(definition.name);
-  const app = createHttpApp({ logger: runtime.logger, metrics, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])] });
+  // `@rateLimit` fields get their limiter once, here (lib/src/rate-limit); shield wraps them below, so
+  // the order per call is: rules, then the rate limit, then the resolver.
+  const rateLimits = await subgraphRateLimits(
+    buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]),
+    { service: definition.name, config: runtime.config, logger: runtime.logger, metrics },
+  );
+  // Rules are woven into the schema once, here; nothing about them is rebuilt per request.
+  const schema = applyMiddleware(rateLimits.schema, definition.permissions);
+
+  const app = createHttpApp({ logger: runtime.logger, metrics, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])], readyDetails: runtime.readyDetails });
   // Registered after the health routes (public), before everything else: /graphql — `_service` and
   // `_entities` included — and internal routes answer nothing without a valid internal token.
   app.use(
@@ -121,7 +136,8 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   app.use(
     '/graphql',
     expressMiddleware(apollo, {
-      context: async ({ req }) => definition.createContext({ correlationId: req.correlationId, log: req.log, principal: req.principal }),
+      context: async ({ req }) =>
+        definition.createContext({ correlationId: req.correlationId, log: req.log, principal: req.principal, ...(req.clientIp ? { clientIp: req.clientIp } : {}) }),
     }),
   );
   finishHttpApp(app);
@@ -132,6 +148,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     url: `${url}/graphql`,
     async stop() {
       await apollo.stop();
+      rateLimits.close();
       await runtime.onStop?.();
       await runtime.db.close();
     },
@@ -159,6 +176,7 @@ function internalTokenCheck(options: { service: string; secret: string; allowDir
     if (!header) {
       if (options.allowDirect) {
         req.principal = ANONYMOUS;
+        req.clientIp = req.ip;
         return next();
       }
       return refuse(req, res, 'An internal token is required: subgraphs are only reached through the gateway');
@@ -173,6 +191,7 @@ function internalTokenCheck(options: { service: string; secret: string; allowDir
     }
     if (!PRINCIPAL_KINDS.has(claims.principal.kind)) return refuse(req, res, 'internal token invalid');
     req.principal = claims.principal;
+    if (claims.clientIp) req.clientIp = claims.clientIp;
     if (claims.correlationId && claims.correlationId !== req.correlationId && correlationIdFrom(claims.correlationId) === claims.correlationId) {
       req.correlationId = claims.correlationId;
       req.log = options.logger.child({ correlationId: claims.correlationId });

@@ -198,6 +198,31 @@ describe('every Prisma model matches the migration (create, then read back)', ()
     expect(pending.syncStatus).toBe('PENDING');
   });
 
+  it('PmsSyncJob (pms schema): at most one PENDING job per hotel', async () => {
+    const { prisma } = db;
+    const hotelId = randomUUID();
+    const nextAttemptAt = new Date('2026-03-01T10:00:05.250Z');
+    const job = await prisma.pmsSyncJob.create({ data: { hotelId, vendor: 'fakepms', nextAttemptAt, correlationId: 'req-0123456789', lastError: 'PMS vendor answered 503' } });
+    expect(await prisma.pmsSyncJob.findUniqueOrThrow({ where: { id: job.id } })).toEqual({
+      id: job.id,
+      hotelId,
+      vendor: 'fakepms',
+      status: 'PENDING',
+      attempts: 0,
+      nextAttemptAt,
+      lockedUntil: null,
+      lastError: 'PMS vendor answered 503',
+      correlationId: 'req-0123456789',
+      createdAt: expect.any(Date),
+      updatedAt: expect.any(Date),
+      completedAt: null,
+    });
+    const second = await prisma.pmsSyncJob.create({ data: { hotelId, vendor: 'fakepms', nextAttemptAt } }).catch((e: unknown) => e);
+    expect(pgErrorCode(second) ?? (second as { code?: string }).code).toMatch(/^(23505|P2002)$/);
+    await prisma.pmsSyncJob.update({ where: { id: job.id }, data: { status: 'COMPLETED', completedAt: new Date() } });
+    await expect(prisma.pmsSyncJob.create({ data: { hotelId, vendor: 'fakepms', nextAttemptAt } })).resolves.toMatchObject({ status: 'PENDING' });
+  });
+
   it('AuditEvent (audit schema)', async () => {
     const { prisma } = db;
     const occurredAt = new Date('2026-03-01T10:00:00.456Z');

@@ -13,7 +13,8 @@ import { scratchDatabase } from './scratch-database.js';
 
 const INIT = '20261123000000_init';
 const IDENTITY = '20261123010000_identity';
-const ALL = [INIT, IDENTITY];
+const PMS_SYNC_QUEUE = '20261123173000_pms_sync_queue';
+const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE];
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
   'utf8',
@@ -91,6 +92,10 @@ describe('migrate', () => {
 
   it('rolls back with down.sql and re-applies', async () => {
     await migrate(testUrl);
+    const syncQueueTable = async () => (await sql(testUrl, `SELECT to_regclass('pms.sync_jobs') AS t`))[0]!.t;
+    expect(await syncQueueTable()).toBe('pms.sync_jobs');
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [PMS_SYNC_QUEUE] });
+    expect(await syncQueueTable()).toBeNull();
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [IDENTITY] });
     expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'pms']);
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [INIT] });
@@ -99,7 +104,7 @@ describe('migrate', () => {
 
     await expect(migrate(testUrl)).resolves.toEqual({ applied: ALL });
     expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
-    await expect(rollback(testUrl, 2)).resolves.toEqual({ rolledBack: [IDENTITY, INIT] });
+    await expect(rollback(testUrl, 3)).resolves.toEqual({ rolledBack: [PMS_SYNC_QUEUE, IDENTITY, INIT] });
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
   });
 

@@ -132,12 +132,5 @@ export function hotelIdsIn(value: unknown, found = new Set<string>()): Set<strin
   return found;
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The one polling helper of the test suite. */
+export { eventually } from '../e2e/support.js';

@@ -13,7 +13,7 @@ import { migrate } from '../../lib/src/migrate.js';
 import { redisAnswers } from '../../lib/src/redis.js';
 import { seedDemoData } from '../../scripts/lib/seed.js';
 import { startStack } from '../../scripts/lib/stack.js';
-import { TEST_DATABASE, TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
+import { TEST_DATABASE, TEST_PORT_BASE, TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
 
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -39,10 +39,20 @@ export default async function globalSetup(): Promise<void> {
   await db.close();
 
   rmSync(TEST_LOG_DIR, { recursive: true, force: true });
+  // Rate limits of the shared stack: high ones (tests/setup/rate-limits.yaml), counted under this run's
+  // own Redis prefix. Exported as well, so processes a test starts with `...process.env` get the same.
+  Object.assign(process.env, {
+    RATE_LIMITS_FILE: path.resolve('tests/setup/rate-limits.yaml'),
+    RATE_LIMIT_KEY_PREFIX: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:rl:`,
+  });
   const stack = await startStack({
     env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'debug', NODE_ENV: 'test', DB_POOL_SIZE: '10',
       // CI runs two whole stacks on 2 cores at once: give peer calls room beyond the 3 s production default.
       PEER_TIMEOUT_MS: '10000',
+      // Same reason at the gateway (defaults 5 s / 10 s): subgraph attempts wait beyond a peer call, and the
+      // whole-request deadline beyond that. tests/chaos proves the timeouts on processes of its own.
+      SUBGRAPH_TIMEOUT_MS: '15000',
+      REQUEST_DEADLINE_MS: '30000',
     },
     ports: TEST_PORTS,
     logDir: TEST_LOG_DIR,

@@ -52,6 +52,7 @@ export const permissions = definePermissions(
     Booking: { id: allow, pms: mayReadBookingPms },
     PmsConnection: ofGrantedHotel('connectionOfGrantedHotel', MANAGE_PMS),
     BookingPmsStatus: ofGrantedHotel('reservationOfGrantedHotel', READ_BOOKING_PMS),
+    PmsPendingSync: ofGrantedHotel('pendingSyncOfGrantedHotel', MANAGE_PMS),
     PmsSyncResult: syncResultOfGrantedHotel,
     _Service: allow,
   },

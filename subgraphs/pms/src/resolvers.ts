@@ -21,7 +21,7 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
     pmsConnection: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => connectionOf(hotelId, ctx),
   },
   Mutation: {
-    syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId),
+    syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId, ctx.log),
   },
   Hotel: {
     pmsConnection: (hotel: { id: string }, _: unknown, ctx: Ctx) => connectionOf(hotel.id, ctx),
@@ -37,5 +37,10 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
   },
   PmsConnection: {
     hotel: (connection: PmsConnection) => ({ __typename: 'Hotel', id: connection.hotelId }),
+    stale: (connection: PmsConnection, _: unknown, ctx: Ctx) => ctx.pms.isConnectionStale(connection),
+    pendingSync: async (connection: PmsConnection, _: unknown, ctx: Ctx) => {
+      const job = await ctx.loaders.pendingSyncByHotel.load(connection.hotelId);
+      return job && { hotelId: job.hotelId, queuedAt: job.createdAt, retryAt: job.nextAttemptAt, attempts: job.attempts, lastError: job.lastError };
+    },
   },
 };

@@ -6,6 +6,11 @@ import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
 import { servicePrincipal } from '../../../lib/src/authz.js';
 import { InternalTokenSigner } from '../../../lib/src/internal-token.js';
+import { createMetrics } from '../../../lib/src/metrics.js';
+import { envBool } from '../../../lib/src/config.js';
+import { resilienceConfigShape } from '../../../lib/src/policies/config.js';
+import { SyncQueue, SyncWorker } from './sync-queue.js';
+import { VendorPolicies } from './vendor-policies.js';
 import { permissions } from './permissions.js';
 import { resolvers, type PmsContext } from './resolvers.js';
 import { BOOKINGS_READ_SCOPE, createPmsLoaders, PmsSync } from './sync.js';
@@ -21,6 +26,32 @@ export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
       PMS_VENDOR_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
       PMS_STALE_AFTER_SECONDS: z.coerce.number().int().min(1).default(900),
       PEER_TIMEOUT_MS: z.coerce.number().int().min(50).default(3000),
+      // Resilience (docs/resilience.md): switches, retry budget, and the vendor × hotel policy.
+      ...resilienceConfigShape,
+      /** The vendor adapter this process speaks to PMS_VENDOR_URL: connections (and queued syncs) of this vendor are its own. */
+      PMS_VENDOR_NAME: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('fakepms'),
+      /** Vendor failures in a row (per vendor × hotel) that open its circuit. */
+      PMS_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(3),
+      /** How long an open vendor circuit refuses calls before one probe is let through (ms). */
+      PMS_BREAKER_HALF_OPEN_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+      /** Attempts per vendor upsert, the first included (the upsert is idempotent by booking reference). */
+      PMS_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+      /** Backoff cap before the first retry (ms); doubles per retry; full jitter. */
+      PMS_RETRY_INITIAL_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(200),
+      /** Largest backoff between two vendor attempts (ms). */
+      PMS_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(2000),
+      /** Vendor calls in flight per vendor × hotel. */
+      PMS_BULKHEAD_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(4),
+      /** Vendor calls waiting for a slot per vendor × hotel; beyond it the sync is queued. */
+      PMS_BULKHEAD_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+      /** Queue a sync the vendor cannot take now (QUEUED + worker) and serve reads as stale; false = SERVICE_UNAVAILABLE. */
+      FALLBACKS_ENABLED: envBool(true),
+      /** How often the worker looks for due queued syncs (ms). */
+      PMS_SYNC_QUEUE_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+      /** Delay before a queued sync's first retry (ms); doubles per failed attempt (equal jitter). */
+      PMS_SYNC_RETRY_INITIAL_DELAY_MS: z.coerce.number().int().min(50).max(3_600_000).default(10_000),
+      /** Largest delay between two attempts of a queued sync (ms). */
+      PMS_SYNC_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(50).max(86_400_000).default(300_000),
     },
     env,
   );
@@ -29,9 +60,29 @@ export type PmsConfig = ReturnType<typeof loadPmsConfig>;
 export async function start(config: PmsConfig): Promise<RunningService> {
   const logger = createLogger('pms', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'pms', logger);
+  const metrics = createMetrics('pms');
+  const policies = new VendorPolicies(
+    {
+      timeoutMs: config.PMS_VENDOR_TIMEOUT_MS,
+      breakerThreshold: config.PMS_BREAKER_THRESHOLD,
+      halfOpenAfterMs: config.PMS_BREAKER_HALF_OPEN_AFTER_MS,
+      retryMaxAttempts: config.PMS_RETRY_MAX_ATTEMPTS,
+      retryInitialDelayMs: config.PMS_RETRY_INITIAL_DELAY_MS,
+      retryMaxDelayMs: config.PMS_RETRY_MAX_DELAY_MS,
+      bulkheadConcurrency: config.PMS_BULKHEAD_CONCURRENCY,
+      bulkheadQueue: config.PMS_BULKHEAD_QUEUE,
+    },
+    config,
+    { logger, metrics },
+  );
+  const queue = new SyncQueue(db.prisma, { initialDelayMs: config.PMS_SYNC_RETRY_INITIAL_DELAY_MS, maxDelayMs: config.PMS_SYNC_RETRY_MAX_DELAY_MS });
   const pms = new PmsSync({
     prisma: db.prisma,
     vendor: new VendorClient({ baseUrl: config.PMS_VENDOR_URL, apiToken: config.PMS_VENDOR_TOKEN, timeoutMs: config.PMS_VENDOR_TIMEOUT_MS }),
+    vendorName: config.PMS_VENDOR_NAME,
+    policies,
+    queue,
+    queueOnOutage: config.FALLBACKS_ENABLED,
     bookingsOwner: new EntityClient({
       url: config.BOOKING_URL,
       peer: 'booking',
@@ -44,7 +95,15 @@ export async function start(config: PmsConfig): Promise<RunningService> {
     staleAfterMs: config.PMS_STALE_AFTER_SECONDS * 1000,
     logger,
   });
-  return startSubgraph<PmsContext>(
+  const worker = new SyncWorker({
+    queue,
+    vendor: config.PMS_VENDOR_NAME,
+    run: (job) => pms.runQueued(job, logger.child({ correlationId: job.correlationId ?? undefined, jobId: job.id })),
+    pollIntervalMs: config.PMS_SYNC_QUEUE_POLL_MS,
+    logger,
+    metrics,
+  });
+  const running = await startSubgraph<PmsContext>(
     {
       name: 'pms',
       schemaFile: new URL('../schema.graphql', import.meta.url),
@@ -56,6 +115,12 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       config,
       logger,
       db,
+      metrics,
+      readyDetails: () => ({ vendorCircuits: policies.openCircuits() }),
+      onStop: () => worker.stop(),
     },
   );
+  // Drains syncs queued while the vendor was unreachable (by this or any other pms replica).
+  worker.start();
+  return running;
 }

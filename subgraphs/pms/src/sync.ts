@@ -4,7 +4,10 @@ import { servicePrincipal } from '../../../lib/src/authz.js';
 import type { EntityClient } from '../../../lib/src/entity-client.js';
 import { BadUserInputError, NotFoundError, ServiceUnavailableError } from '../../../lib/src/errors.js';
 import type { Logger } from '../../../lib/src/logger.js';
-import { VendorUnavailableError, type VendorClient } from './vendor-client.js';
+import { failureOf, type PolicyFailureReason } from '../../../lib/src/policies.js';
+import { pendingSyncLoader, type ClaimedJob, type SyncQueue } from './sync-queue.js';
+import { VendorRejectedError, type VendorClient, type VendorReservation } from './vendor-client.js';
+import type { VendorPolicies } from './vendor-policies.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
 import { UUID } from '../../../lib/src/validation.js';
 
@@ -31,6 +34,7 @@ export function createPmsLoaders(prisma: PrismaClient) {
       const rows = await prisma.pmsReservation.findMany({ where: { bookingId: { in: bookingIds.filter((id) => UUID.test(id)) } } });
       return oneByKey(rows, bookingIds, (r) => r.bookingId);
     }),
+    pendingSyncByHotel: pendingSyncLoader(prisma),
   };
 }
 export type PmsLoaders = ReturnType<typeof createPmsLoaders>;
@@ -38,6 +42,14 @@ export type PmsLoaders = ReturnType<typeof createPmsLoaders>;
 export interface PmsSyncDeps {
   prisma: PrismaClient;
   vendor: VendorClient;
+  /** The vendor adapter this process speaks (PMS_VENDOR_NAME): connections of other vendors are not ours. */
+  vendorName: string;
+  /** One resilience policy per vendor × hotel (timeout, retry, breaker, bulkhead). */
+  policies: VendorPolicies;
+  /** Where syncs wait while the vendor is unreachable. */
+  queue: SyncQueue;
+  /** false (FALLBACKS_ENABLED=false): an unreachable vendor answers SERVICE_UNAVAILABLE and nothing is queued. */
+  queueOnOutage: boolean;
   /** The booking subgraph, read through `_entities` (never its tables). */
   bookingsOwner: EntityClient;
   /** A synced booking counts as stale once the vendor has not confirmed it for this long. */
@@ -45,65 +57,157 @@ export interface PmsSyncDeps {
   logger: Logger;
 }
 
+export type SyncRunStatus = 'COMPLETED' | 'QUEUED';
 export interface SyncResult {
+  status: SyncRunStatus;
   connection: PmsConnection;
   pushed: number;
   failed: number;
   syncedAt: Date;
+  /** QUEUED: when the queued sync is tried next. */
+  retryAt: Date | null;
+  /** QUEUED: why the vendor could not take it now. */
+  reason: string | null;
+}
+
+/** The vendor could not take the run (unreachable, 5xx, timeout, circuit open, overloaded). */
+class VendorOutage extends Error {
+  override name = 'VendorOutage';
+  constructor(
+    message: string,
+    readonly pushed: number,
+    readonly failed: number,
+  ) {
+    super(message);
+  }
 }
 
 export class PmsSync {
   constructor(private readonly deps: PmsSyncDeps) {}
 
+  /**
+   * Whether a booking's PMS state may be out of date: never confirmed, the last push failed, the vendor
+   * link is down (connection not ACTIVE, or this process's circuit for the hotel is not closed), or the
+   * confirmation is older than PMS_STALE_AFTER_SECONDS. Reads never call the vendor: they serve the last
+   * synced data and say how fresh it is.
+   */
   isStale(reservation: PmsReservation, connection: PmsConnection | null, now = Date.now()): boolean {
     if (reservation.syncStatus !== 'SYNCED' || !reservation.syncedAt) return true;
-    if (connection && connection.status !== 'ACTIVE') return true;
+    if (connection && this.vendorLinkDown(connection)) return true;
     return now - reservation.syncedAt.getTime() > this.deps.staleAfterMs;
+  }
+
+  /** Whether a connection's data (lastSyncAt) may be out of date, by the same rules. */
+  isConnectionStale(connection: PmsConnection, now = Date.now()): boolean {
+    if (this.vendorLinkDown(connection) || !connection.lastSyncAt) return true;
+    return now - connection.lastSyncAt.getTime() > this.deps.staleAfterMs;
+  }
+
+  private vendorLinkDown(connection: PmsConnection): boolean {
+    return connection.status !== 'ACTIVE' || !['closed', 'disabled'].includes(this.deps.policies.circuitState(connection.vendor, connection.hotelId));
   }
 
   /**
    * Pushes every current booking of the hotel to its vendor (idempotent upserts keyed by our reference)
-   * and records each confirmation. A vendor outage stops the run, marks the connection ERROR with the
-   * reason, and answers SERVICE_UNAVAILABLE; a refused booking is marked FAILED and the run goes on.
+   * and records each confirmation. When the vendor cannot take it (down, failing, hanging, circuit open),
+   * the connection is marked ERROR and the sync is QUEUED: stored, retried by the worker with backoff
+   * until the vendor is back, and said so in the answer (`status: QUEUED`, `retryAt`) — never dropped.
+   * A booking the vendor refuses (4xx) is marked FAILED and the run goes on.
    */
-  async syncReservations(hotelId: string, correlationId: string): Promise<SyncResult> {
+  async syncReservations(hotelId: string, correlationId: string, log: Logger = this.deps.logger): Promise<SyncResult> {
     if (!UUID.test(hotelId)) throw new BadUserInputError([{ field: 'hotelId', message: 'must be a valid hotel ID' }]);
     const connection = await this.deps.prisma.pmsConnection.findUnique({ where: { hotelId } });
     if (!connection) throw new NotFoundError('PmsConnection', hotelId);
     if (connection.status === 'DISABLED') throw new BadUserInputError([{ field: 'hotelId', message: 'the PMS connection is disabled' }]);
+    this.assertServed(connection);
 
-    let pushed = 0;
-    let failed = 0;
     const syncedAt = new Date();
     try {
-      for await (const booking of this.currentBookings(hotelId, correlationId)) {
-        try {
-          const confirmed = await this.deps.vendor.upsertReservation(connection.propertyCode, booking.reference, {
-            bookingId: booking.id,
-            status: booking.status,
-            checkIn: booking.checkIn,
-            checkOut: booking.checkOut,
-            guestName: booking.guest.name,
-          });
-          await this.recordReservation(hotelId, booking.id, { externalId: confirmed.externalId, syncStatus: 'SYNCED', syncedAt: new Date(), lastError: null });
-          pushed += 1;
-        } catch (error) {
-          if (error instanceof VendorUnavailableError) throw error;
-          await this.recordReservation(hotelId, booking.id, { syncStatus: 'FAILED', lastError: (error as Error).message });
-          failed += 1;
-        }
-      }
+      const { pushed, failed } = await this.push(connection, correlationId, log);
+      const updated = await this.markSynced(connection, syncedAt, failed);
+      await this.deps.queue.completeFor(hotelId);
+      return { status: 'COMPLETED', connection: updated, pushed, failed, syncedAt, retryAt: null, reason: null };
     } catch (error) {
-      if (!(error instanceof VendorUnavailableError)) throw error;
-      await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
-      this.deps.logger.warn({ hotelId, reason: error.message, correlationId }, 'PMS sync stopped: vendor unavailable');
-      throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
+      if (!(error instanceof VendorOutage)) throw error;
+      const updated = await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
+      if (!this.deps.queueOnOutage) {
+        log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
+        throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
+      }
+      const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message);
+      log.warn({ hotelId, reason: error.message, jobId: job.id, retryAt: job.nextAttemptAt }, 'PMS sync queued: vendor unavailable');
+      return { status: 'QUEUED', connection: updated, pushed: error.pushed, failed: error.failed, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
     }
-    const updated = await this.deps.prisma.pmsConnection.update({
-      where: { hotelId },
+  }
+
+  /** The worker's turn at a queued sync: resolves when the vendor took it; throws to be retried later. */
+  async runQueued(job: ClaimedJob, log: Logger = this.deps.logger): Promise<'completed' | 'cancelled'> {
+    const connection = await this.deps.prisma.pmsConnection.findUnique({ where: { hotelId: job.hotelId } });
+    if (!connection || connection.status === 'DISABLED') {
+      await this.deps.queue.cancel(job.id, connection ? 'the PMS connection is disabled' : 'the PMS connection no longer exists');
+      return 'cancelled';
+    }
+    const syncedAt = new Date();
+    try {
+      const { failed } = await this.push(connection, job.correlationId ?? `pms-sync-job-${job.id}`, log);
+      await this.markSynced(connection, syncedAt, failed);
+      await this.deps.queue.completeFor(job.hotelId);
+      return 'completed';
+    } catch (error) {
+      if (error instanceof VendorOutage) {
+        await this.deps.prisma.pmsConnection.update({ where: { hotelId: job.hotelId }, data: { status: 'ERROR', lastError: error.message } });
+      }
+      throw error;
+    }
+  }
+
+  private assertServed(connection: PmsConnection): void {
+    if (connection.vendor !== this.deps.vendorName) {
+      throw new ServiceUnavailableError(`No adapter for PMS vendor ${connection.vendor} is configured`, { vendor: connection.vendor, reason: 'VENDOR_NOT_SERVED' });
+    }
+  }
+
+  /** Every current booking → the vendor, each call through the vendor × hotel policy. */
+  private async push(connection: PmsConnection, correlationId: string, log: Logger): Promise<{ pushed: number; failed: number }> {
+    const policy = this.deps.policies.for(connection.vendor, connection.hotelId);
+    let pushed = 0;
+    let failed = 0;
+    for await (const booking of this.currentBookings(connection.hotelId, correlationId)) {
+      let confirmed: VendorReservation;
+      try {
+        // Retried (idempotent: true) because the vendor upserts by our reference: a repeat is a no-op.
+        confirmed = await policy.run(
+          (signal) =>
+            this.deps.vendor.upsertReservation(
+              connection.propertyCode,
+              booking.reference,
+              { bookingId: booking.id, status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, guestName: booking.guest.name },
+              signal,
+            ),
+          { idempotent: true, log },
+        );
+      } catch (error) {
+        if (error instanceof VendorRejectedError) {
+          await this.recordReservation(connection.hotelId, booking.id, { syncStatus: 'FAILED', lastError: error.message });
+          failed += 1;
+          continue;
+        }
+        // Anything else out of the vendor policy is the vendor being unreachable, failing, slow, or its
+        // circuit open / bulkhead full: stop the run (the rest waits in the queue).
+        const failure = failureOf(error, policy.name);
+        throw new VendorOutage(describeOutage(failure?.reason ?? 'FAILED', error), pushed, failed);
+      }
+      await this.recordReservation(connection.hotelId, booking.id, { externalId: confirmed.externalId, syncStatus: 'SYNCED', syncedAt: new Date(), lastError: null });
+      pushed += 1;
+    }
+    return { pushed, failed };
+  }
+
+  private markSynced(connection: PmsConnection, syncedAt: Date, failed: number): Promise<PmsConnection> {
+    return this.deps.prisma.pmsConnection.update({
+      where: { hotelId: connection.hotelId },
       data: { status: 'ACTIVE', lastSyncAt: syncedAt, lastError: failed ? `${failed} booking(s) refused by the vendor` : null },
     });
-    return { connection: updated, pushed, failed, syncedAt };
   }
 
   private recordReservation(hotelId: string, bookingId: string, data: Partial<Pick<PmsReservation, 'externalId' | 'syncStatus' | 'syncedAt' | 'lastError'>>) {
@@ -134,5 +238,20 @@ export class PmsSync {
       yield* hotel.bookings.nodes;
       after = hotel.bookings.pageInfo.hasNextPage ? hotel.bookings.pageInfo.endCursor : null;
     } while (after);
+  }
+}
+
+/** The connection's `lastError` / the QUEUED answer's `reason`, in plain words. */
+function describeOutage(reason: PolicyFailureReason, error: unknown): string {
+  switch (reason) {
+    case 'CIRCUIT_OPEN':
+      return 'PMS vendor circuit open (recent calls failed); waiting before the next try';
+    case 'BULKHEAD_FULL':
+      return 'PMS vendor busy: too many calls in flight for this hotel';
+    case 'TIMEOUT':
+    case 'DEADLINE':
+      return (error as Error).message.replace(/^pms:\S+/, 'PMS vendor');
+    default:
+      return (error as Error).message;
   }
 }

@@ -1,4 +1,7 @@
-/** Wire client for the fake PMS vendor's JSON API (pms-vendor/). The resilience issue wraps it in policies. */
+/**
+ * Wire client for the fake PMS vendor's JSON API (pms-vendor/). Calls run inside a policy per vendor × hotel
+ * (vendor-policies.ts), which passes its attempt signal; the client's own timeout stays as a hard safety net.
+ */
 export interface VendorReservation {
   externalId: string;
   reference: string;
@@ -32,7 +35,11 @@ export class VendorRejectedError extends Error {
 export class VendorClient {
   constructor(private readonly options: { baseUrl: string; apiToken: string; timeoutMs: number }) {}
 
-  async upsertReservation(propertyCode: string, reference: string, body: PushReservation): Promise<VendorReservation> {
+  /**
+   * PUT by our booking reference: the vendor keeps one reservation per reference and a repeat with the same
+   * body changes nothing, so this call is idempotent and may be retried.
+   */
+  async upsertReservation(propertyCode: string, reference: string, body: PushReservation, signal?: AbortSignal): Promise<VendorReservation> {
     const url = new URL(`/v1/properties/${encodeURIComponent(propertyCode)}/reservations/${encodeURIComponent(reference)}`, this.options.baseUrl);
     let response: Response;
     try {
@@ -40,7 +47,7 @@ export class VendorClient {
         method: 'PUT',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.options.apiToken}` },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]) : AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (error) {
       const reason = (error as Error).name === 'TimeoutError' ? `timed out after ${this.options.timeoutMs} ms` : 'unreachable';

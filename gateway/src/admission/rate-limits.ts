@@ -1,0 +1,52 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../../lib/src/logger.js';
+import type { Metrics } from '../../../lib/src/metrics.js';
+import { createRateLimits } from '../../../lib/src/rate-limit/index.js';
+import type { GatewayContext } from '../context.js';
+import { clientBudget } from './client-budget.js';
+import { loginLimit } from './login-limit.js';
+import { retryAfterPlugin } from './retry-after.js';
+
+export interface GatewayRateLimitsOptions {
+  config: { RATE_LIMITS_FILE: string; RATE_LIMIT_KEY_PREFIX: string };
+  /** The gateway's Redis (null: in-memory, one process). */
+  redis: Redis | null;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface GatewayRateLimits {
+  /** After authentication on /graphql: the per-client budget (429 + X-RateLimit-*). */
+  clientBudget: RequestHandler;
+  /** Before POST /auth/login: 5 attempts / min per email + IP by default. */
+  loginLimit: RequestHandler;
+  /** Retry-After on whole-request RATE_LIMITED answers from `@rateLimit` fields. */
+  plugin: ApolloServerPlugin<GatewayContext>;
+  /** `@rateLimit` on the in-process identity subgraph (createApiKey). */
+  applyTo(schema: GraphQLSchema): GraphQLSchema;
+  close(): void;
+}
+
+/** Everything rate-limit at the gateway, from one limits file and one set of counters (docs/rate-limits.md). */
+export async function createGatewayRateLimits(options: GatewayRateLimitsOptions): Promise<GatewayRateLimits> {
+  const limits = createRateLimits({
+    file: options.config.RATE_LIMITS_FILE,
+    redis: options.redis,
+    keyPrefix: options.config.RATE_LIMIT_KEY_PREFIX,
+    logger: options.logger,
+    metrics: options.metrics,
+  });
+  // Count in Redis from the first request on (a Redis that is down does not hold the start: memory fallback).
+  if (!(await limits.counters.ready())) options.logger.warn({ component: 'rate-limit' }, 'Redis not reachable at start-up: rate limits count in memory on this instance until it is');
+  const shared = { counters: limits.counters, settings: limits.settings, metrics: options.metrics };
+  return {
+    clientBudget: clientBudget(shared),
+    loginLimit: loginLimit(shared),
+    plugin: retryAfterPlugin<GatewayContext>(),
+    applyTo: (schema) => limits.applyTo(schema),
+    close: () => limits.close(),
+  };
+}
