@@ -17,11 +17,12 @@ WORKDIR /app
 ENV CHECKPOINT_DISABLE=1 \
     NPM_CONFIG_UPDATE_NOTIFIER=false
 
-# What the install and its postinstall (`tsx scripts/prisma-generate.ts`, offline) need, and nothing
+# What the install and its postinstall (`tsx scripts/prisma-generate.ts`, offline, then
+# `tsx scripts/build-dashboard.ts`, which skips here: the dashboard sources come later) need, and nothing
 # else: this layer stays cached until the lockfile or the Prisma schema changes.
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma-generate.ts ./scripts/prisma-generate.ts
+COPY scripts/prisma-generate.ts scripts/build-dashboard.ts ./scripts/
 
 # `npm ci` first. The lockfile is made where the registry answers 404 for other platforms' optional
 # packages (@swc/core-darwin-*, @unrs/resolver-binding-*, …), and `npm ci` refuses such a lockfile as
@@ -33,6 +34,9 @@ RUN npm ci --no-audit --no-fund \
     && test -f generated/prisma/client.ts
 
 COPY . .
+# The operations dashboard (/dashboard) is static files built by Vite, a dev dependency: build it before
+# the prune. .dockerignore keeps any local dashboard/dist out, so the image always has a fresh build.
+RUN npm run build:dashboard && test -f dashboard/dist/index.html
 # The runtime needs no dev dependency (tsx, the Prisma client runtime and the pg adapter are regular
 # dependencies); generated/prisma stays, pruning does not touch it.
 RUN npm prune --omit=dev --no-audit --no-fund

@@ -56,7 +56,8 @@ const demoUsers = env.NODE_ENV !== 'production' && env.SEED_DEMO_DATA !== 'false
 const loginHelp = demoUsers
   ? `Log in (development demo users; password ${password}):
   admin@innkeep.test (PLATFORM_ADMIN) · manager@grand-harbor.test (HOTEL_MANAGER) · frontdesk@grand-harbor.test (FRONT_DESK)
-  auditor@grand-harbor.test (AUDITOR) · manager@alpine-lodge.test (HOTEL_MANAGER) · guest@innkeep.test (GUEST)
+  auditor@grand-harbor.test (AUDITOR) · manager@alpine-lodge.test (HOTEL_MANAGER) · frontdesk@alpine-lodge.test (FRONT_DESK)
+  guest@innkeep.test (GUEST)
 
   curl -s ${gateway}/auth/login -H 'content-type: application/json' \\
        -d '{"email":"admin@innkeep.test","password":"${password}"}'

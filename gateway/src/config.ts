@@ -3,6 +3,7 @@ import { baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape,
 import { assertProductionReady } from '../../lib/src/production-guard.js';
 import { servicePort, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { authConfigShape, DEVELOPMENT_KEY_ENCRYPTION_SECRET } from './auth/config.js';
+import { subscriptionConfigShape } from './subscriptions/config.js';
 import { upstreamConfigShape } from './upstream/config.js';
 
 const SUBGRAPHS: SubgraphName[] = ['hotel', 'booking', 'pms', 'audit'];
@@ -21,12 +22,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       ...authConfigShape,
       /** Upstream policies: timeouts, deadline, breakers, retries, bulkheads (docs/resilience.md). */
       ...upstreamConfigShape,
+      /** graphql-ws on /graphql: limits, buffers, credential re-checks (docs/api.md "Subscriptions"). */
+      ...subscriptionConfigShape,
       /** The composed supergraph the gateway serves (`npm run compose` writes it). */
       SUPERGRAPH_FILE: z.string().default('schema/supergraph.graphql'),
       /** Largest accepted request body. */
       BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
       /** Send parallel fetches of one request to the same subgraph as one batched HTTP request. */
       SUBGRAPH_BATCHING: envBool(true),
+      /** Serve the live operations dashboard at /dashboard (a staged-rollout switch; false answers 404). */
+      DASHBOARD_ENABLED: envBool(true),
       /** Browser origins allowed by CORS, comma-separated. Development default: the gateway and Apollo Sandbox. */
       CORS_ORIGINS: z.string().optional(),
       /** Admission limits on every operation (graphql-armor). */

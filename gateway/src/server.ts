@@ -3,7 +3,7 @@ import http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloGateway, LocalGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, LocalGraphQLDataSource, type GraphQLDataSource } from '@apollo/gateway';
 import { expressMiddleware } from '@as-integrations/express5';
 import { serviceDatabase } from '../../lib/src/db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '../../lib/src/errors.js';
@@ -18,11 +18,13 @@ import { createGatewayRateLimits } from './admission/rate-limits.js';
 import { createAuthService } from './auth/index.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
+import { mountDashboard } from './dashboard/index.js';
 import { authenticate } from './edge/authenticate.js';
 import { challengeUnauthenticatedPlugin } from './edge/challenge.js';
 import { edgeSecurity } from './edge/security.js';
 import { buildIdentitySchema } from './identity/subgraph.js';
 import { createUpstream } from './upstream/index.js';
+import { createSubscriptions } from './subscriptions/index.js';
 
 /**
  * The composition root of the gateway: it only wires. The request path (GUIDE §1): edge (correlation
@@ -42,12 +44,15 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const identitySchema = rateLimits.applyTo(buildIdentitySchema(auth.apiKeys));
   const upstream = createUpstream({ config, signer, logger, metrics });
 
+  // One data source per subgraph, shared by the gateway (HTTP) and the subscription engine (WebSocket).
+  const dataSources = new Map<string, GraphQLDataSource<GatewayContext>>();
   const gateway = new ApolloGateway({
     supergraphSdl: readFileSync(config.SUPERGRAPH_FILE, 'utf8'),
-    buildService: ({ name, url }) =>
-      name === 'identity'
-        ? new LocalGraphQLDataSource(identitySchema)
-        : upstream.dataSource(name, config.urlOverrides[name] ?? url!),
+    buildService: ({ name, url }) => {
+      const source = name === 'identity' ? new LocalGraphQLDataSource<GatewayContext>(identitySchema) : upstream.dataSource(name, config.urlOverrides[name] ?? url!);
+      dataSources.set(name, source);
+      return source;
+    },
     logger,
   });
 
@@ -67,6 +72,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   app.use(edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }));
   app.post('/auth/login', rateLimits.loginLimit);
   auth.mountRoutes(app);
+  mountDashboard(app, { enabled: config.DASHBOARD_ENABLED, production: config.production });
 
   const httpServer = http.createServer(app);
   const armor = admissionLimits(config);
@@ -94,6 +100,11 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       rateLimits.plugin,
     ],
   });
+  // graphql-ws on the same /graphql path (docs/api.md "Subscriptions"); off = no WebSocket upgrade at all.
+  // Created before the gateway loads its schema: the engine follows it through onSchemaLoadOrUpdate.
+  const subscriptions = config.SUBSCRIPTIONS_ENABLED
+    ? createSubscriptions({ gateway, httpServer, config, auth, signer, upstream, dataSources, logger, metrics, armor, production: config.production })
+    : null;
   await apollo.start();
   schemaLoaded = true;
 
@@ -112,6 +123,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   return {
     url: `${url}/graphql`,
     async stop() {
+      // Subscribers first (1001, reconnect elsewhere): open sockets would hold the HTTP drain.
+      await subscriptions?.close();
       await apollo.stop();
       await auth.close();
       rateLimits.close();

@@ -46,6 +46,14 @@ export const rateLimitConfigShape = {
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('innkeep:rl:'),
 };
 
+/** Domain events and live subscriptions (lib/src/events.ts). */
+export const eventsConfigShape = {
+  /** Prefix of every event channel in Redis (several deployments or test runs on one Redis). */
+  EVENTS_CHANNEL_PREFIX: z.string().min(1).max(100).default('innkeep:events:'),
+  /** Events one subscriber may have waiting; past it that subscription ends (SLOW_CONSUMER), memory stays bounded. */
+  EVENTS_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).max(100_000).default(1000),
+};
+
 /** Signed trust between Innkeep's processes (lib/src/internal-token.ts). */
 export const internalAuthConfigShape = {
   /** Shared by the gateway and the subgraphs; at least 32 characters. Production refuses the default. */

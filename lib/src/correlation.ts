@@ -9,3 +9,6 @@ export function correlationIdFrom(headerValue: string | string[] | undefined): s
   const value = Array.isArray(headerValue) ? headerValue[0] : headerValue;
   return value && ACCEPTABLE_ID.test(value) ? value : uuidv7();
 }
+
+/** A fresh correlation ID (UUIDv7: sortable by time), e.g. for one subscription event. */
+export const newCorrelationId = (): string => uuidv7();

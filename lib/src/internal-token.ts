@@ -125,5 +125,20 @@ export class InternalTokenVerifier {
   }
 }
 
+const PRINCIPAL_KINDS = new Set<string>(['user', 'apiKey', 'service', 'anonymous']);
+const BEARER = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i;
+
+/**
+ * `Bearer <internal token>` (an Authorization header, or the same string inside a graphql-ws message) →
+ * its verified claims. Throws InternalTokenError for anything else, including an unknown principal kind.
+ */
+export async function verifyBearer(verifier: InternalTokenVerifier, value: unknown): Promise<InternalClaims> {
+  const token = typeof value === 'string' ? BEARER.exec(value)?.[1] : undefined;
+  if (!token) throw new InternalTokenError('internal token invalid');
+  const claims = await verifier.verify(token);
+  if (!PRINCIPAL_KINDS.has(claims.principal.kind)) throw new InternalTokenError('internal token invalid');
+  return claims;
+}
+
 /** Development default; production refuses to start with it (lib/src/production-guard.ts). */
 export const DEVELOPMENT_INTERNAL_SECRET = 'development-only-internal-token-secret-do-not-use-in-production';

@@ -19,8 +19,10 @@ import { createFormatError, ErrorCode, errorShapePlugin, logUnexpectedErrorsPlug
 import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ANONYMOUS, type Principal } from './identity.js';
-import { InternalTokenError, InternalTokenVerifier } from './internal-token.js';
+import { InternalTokenError, InternalTokenVerifier, verifyBearer } from './internal-token.js';
 import { subgraphRateLimits, type SubgraphRateLimitConfig } from './rate-limit/subgraph.js';
+import type { EventBus } from './events.js';
+import { serveSubscriptions } from './subscriptions.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -68,6 +70,8 @@ export interface SubgraphRuntime {
   routes?(app: Express): void;
   /** Closes what the subgraph opened (timers, relays), after the HTTP server has drained, before the DB. */
   onStop?(): Promise<void>;
+  /** The process's event bus (lib/src/events.ts): closed on stop after `onStop`, before the database. */
+  events?: EventBus;
 }
 
 export interface RunningService {
@@ -142,21 +146,36 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   );
   finishHttpApp(app);
 
+  // Live subscriptions (graphql-ws on the same server and path) only where the SDL declares some.
+  const subscriptions = schema.getSubscriptionType()
+    ? serveSubscriptions<TContext>({
+        service: definition.name,
+        httpServer,
+        schema,
+        secret: runtime.config.INTERNAL_TOKEN_SECRET,
+        allowDirect: runtime.config.SUBGRAPH_ALLOW_DIRECT,
+        production: runtime.config.production,
+        logger: runtime.logger,
+        metrics,
+        createContext: definition.createContext,
+      })
+    : undefined;
+
   const url = await listen(httpServer, runtime.config.port, runtime.config.HOST);
   runtime.logger.info({ url: `${url}/graphql` }, `${definition.name} subgraph ready`);
   return {
     url: `${url}/graphql`,
     async stop() {
+      // WebSocket clients first (close 1001): open sockets would otherwise hold the HTTP drain.
+      await subscriptions?.dispose();
       await apollo.stop();
       rateLimits.close();
       await runtime.onStop?.();
+      await runtime.events?.close();
       await runtime.db.close();
     },
   };
 }
-
-const PRINCIPAL_KINDS = new Set<string>(['user', 'apiKey', 'service', 'anonymous']);
-const BEARER = /^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * Verifies `Authorization: Bearer <internal token>` (audience: this subgraph) and puts the principal on
@@ -181,15 +200,12 @@ function internalTokenCheck(options: { service: string; secret: string; allowDir
       }
       return refuse(req, res, 'An internal token is required: subgraphs are only reached through the gateway');
     }
-    const token = BEARER.exec(header)?.[1];
-    if (!token) return refuse(req, res, 'internal token invalid');
     let claims;
     try {
-      claims = await verifier.verify(token);
+      claims = await verifyBearer(verifier, header);
     } catch (error) {
       return refuse(req, res, error instanceof InternalTokenError ? error.message : 'internal token invalid');
     }
-    if (!PRINCIPAL_KINDS.has(claims.principal.kind)) return refuse(req, res, 'internal token invalid');
     req.principal = claims.principal;
     if (claims.clientIp) req.clientIp = claims.clientIp;
     if (claims.correlationId && claims.correlationId !== req.correlationId && correlationIdFrom(claims.correlationId) === claims.correlationId) {

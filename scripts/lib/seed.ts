@@ -68,6 +68,7 @@ export const DEMO_USERS: Array<{ email: string; name: string; roles: Role[]; hot
   { email: 'frontdesk@grand-harbor.test', name: 'Filipe Frontdesk', roles: ['FRONT_DESK'], hotels: ['grand-harbor'] },
   { email: 'auditor@grand-harbor.test', name: 'Aurora Auditor', roles: ['AUDITOR'], hotels: ['grand-harbor'] },
   { email: 'manager@alpine-lodge.test', name: 'Max Manager', roles: ['HOTEL_MANAGER'], hotels: ['alpine-lodge'] },
+  { email: 'frontdesk@alpine-lodge.test', name: 'Fritz Frontdesk', roles: ['FRONT_DESK'], hotels: ['alpine-lodge'] },
   // Same address as the guest with bookings at grand-harbor: GUEST ownership is by email.
   { email: 'guest@innkeep.test', name: 'Gwen Guest', roles: ['GUEST'], hotels: [] },
 ];

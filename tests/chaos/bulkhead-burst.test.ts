@@ -57,7 +57,7 @@ describe('chaos: a burst of slow requests beyond the bulkhead', () => {
     const proxyUrl = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}/graphql`;
     gateway = await startProcess(
       'gateway',
-      extraPort(40),
+      extraPort(45),
       {
         HOTEL_URL: proxyUrl,
         SUBGRAPH_BULKHEAD_CONCURRENCY: String(CONCURRENCY),

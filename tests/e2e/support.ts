@@ -51,6 +51,7 @@ export type DemoUser =
   | 'frontdesk@grand-harbor.test'
   | 'auditor@grand-harbor.test'
   | 'manager@alpine-lodge.test'
+  | 'frontdesk@alpine-lodge.test'
   | 'guest@innkeep.test';
 export const DEMO_PASSWORD = process.env.DEMO_PASSWORD ?? 'innkeep-demo';
 

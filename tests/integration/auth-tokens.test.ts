@@ -117,7 +117,7 @@ afterAll(async () => {
 });
 
 describe('demo users (development seed)', () => {
-  it('creates the six demo users once, with their roles and hotels', async () => {
+  it('creates the demo users once, with their roles and hotels', async () => {
     const users = await db.prisma.user.findMany({ orderBy: { email: 'asc' } });
     expect(users.map((u) => u.email).sort()).toEqual(DEMO_USERS.map((u) => u.email).sort());
     const byEmail = new Map(users.map((u) => [u.email, u]));
@@ -126,11 +126,12 @@ describe('demo users (development seed)', () => {
     expect(byEmail.get('frontdesk@grand-harbor.test')).toMatchObject({ roles: ['FRONT_DESK'], hotelIds: [GRAND_HARBOR] });
     expect(byEmail.get('auditor@grand-harbor.test')).toMatchObject({ roles: ['AUDITOR'], hotelIds: [GRAND_HARBOR] });
     expect(byEmail.get('manager@alpine-lodge.test')).toMatchObject({ roles: ['HOTEL_MANAGER'], hotelIds: [seedId('hotel:alpine-lodge')] });
+    expect(byEmail.get('frontdesk@alpine-lodge.test')).toMatchObject({ roles: ['FRONT_DESK'], hotelIds: [seedId('hotel:alpine-lodge')] });
     expect(byEmail.get('guest@innkeep.test')).toMatchObject({ roles: ['GUEST'], hotelIds: [] });
     expect(users.every((u) => u.passwordHash.startsWith('scrypt$') && !u.passwordHash.includes(PASSWORD))).toBe(true);
 
     await expect(seedDemoData(db.prisma, '2026-06-01', 'another-password')).resolves.toEqual({ seeded: [] });
-    expect(await db.prisma.user.count()).toBe(6);
+    expect(await db.prisma.user.count()).toBe(DEMO_USERS.length);
     expect((await login(main, 'admin@innkeep.test', 'another-password')).status).toBe(401); // left alone
   });
 });

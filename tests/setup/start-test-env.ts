@@ -44,6 +44,8 @@ export default async function globalSetup(): Promise<void> {
   Object.assign(process.env, {
     RATE_LIMITS_FILE: path.resolve('tests/setup/rate-limits.yaml'),
     RATE_LIMIT_KEY_PREFIX: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:rl:`,
+    // Event channels of this run only: concurrent runs on the same Redis never see each other's events.
+    EVENTS_CHANNEL_PREFIX: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:events:`,
   });
   const stack = await startStack({
     env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'debug', NODE_ENV: 'test', DB_POOL_SIZE: '10',

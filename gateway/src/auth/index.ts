@@ -27,10 +27,13 @@ export { AuthenticationError, isAuthenticationError, wwwAuthenticate, type Authe
 export type { ApiKeyService, ApiKeyView } from './api-keys.js';
 export { authConfigShape, DEVELOPMENT_KEY_ENCRYPTION_SECRET, type AuthConfig } from './config.js';
 export type { TokenResponse } from './sessions.js';
+export type { VerifiedAccessToken } from './token-verifier.js';
 
 export interface AuthService {
   /** Verifies `Authorization: Bearer` JWTs; throws AuthenticationError. */
   authenticateBearer(token: string): Promise<Principal>;
+  /** As authenticateBearer, with the token's expiry and ID (long-lived connections close when it expires). */
+  verifyBearer(token: string): Promise<VerifiedAccessToken>;
   /** Verifies an `X-API-Key`; counts usage; throws AuthenticationError. */
   authenticateApiKey(key: string): Promise<Principal>;
   /** Mounts POST /auth/login, /auth/refresh, /auth/logout and GET /.well-known/jwks.json. */
@@ -140,6 +143,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
 
   return {
     authenticateBearer: async (token) => (await identity.verify(token)).principal,
+    verifyBearer: (token) => identity.verify(token),
     authenticateApiKey: createApiKeyAuthenticator({ prisma, usage }),
     mountRoutes: identity.mountRoutes,
     apiKeys: createApiKeyService({ prisma, usage, rotationOverlapSeconds: config.API_KEY_ROTATION_OVERLAP_SECONDS }),

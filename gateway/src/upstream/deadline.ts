@@ -15,6 +15,8 @@ export interface RequestDeadline {
    * and answer UPSTREAM_TIMEOUT, fetches not yet started are refused.
    */
   signalFor(context: unknown): AbortSignal | undefined;
+  /** Starts a deadline for work that does not go through Apollo Server (a subscription event); returns its cleanup. */
+  track(context: object, ms?: number): () => void;
 }
 
 /**
@@ -39,6 +41,14 @@ export function useRequestDeadline(options: RequestDeadlineOptions): RequestDead
           },
         };
       },
+    },
+    track(context, ms = deadlineMs) {
+      if (!ms) return () => undefined;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), ms);
+      timer.unref();
+      deadlines.set(context, controller.signal);
+      return () => clearTimeout(timer);
     },
     signalFor: (context) => (typeof context === 'object' && context !== null ? deadlines.get(context) : undefined),
   };

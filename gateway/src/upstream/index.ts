@@ -20,6 +20,8 @@ export interface Upstream {
   dataSource(name: string, url: string): SubgraphDataSource;
   /** Starts each request's deadline clock. */
   plugin: ApolloServerPlugin<any>;
+  /** Starts a deadline of `ms` for one subscription event's execution; returns its cleanup. */
+  trackDeadline(context: object, ms: number): () => void;
   /** Circuit state per subgraph, for readiness (reported, never failing it: one dead subgraph must not
    * take the gateway out of the load balancer). */
   circuits(): Record<string, CircuitStateName>;
@@ -78,6 +80,8 @@ export function createUpstream({ config, signer, logger, metrics }: UpstreamOpti
       });
     },
     plugin: deadline.plugin,
+    // Subscription events use the same data sources, so the same deadline registry, with their own length.
+    trackDeadline: (context, ms) => (config.TIMEOUTS_ENABLED ? deadline.track(context, ms) : () => undefined),
     circuits: () => Object.fromEntries([...policies].map(([name, policy]) => [name, policy.circuitState()])),
   };
 }

@@ -8,6 +8,8 @@ import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js
 import { permissions } from './permissions.js';
 import { resolvers, type AuditContext } from './resolvers.js';
 import { AuditTrail, createAuditLoaders } from './trail.js';
+import { createEventBus, PLATFORM_SCOPE, topic } from '../../../lib/src/events.js';
+import { createMetrics } from '../../../lib/src/metrics.js';
 
 export const loadAuditConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('audit', {}, env);
 export type AuditConfig = ReturnType<typeof loadAuditConfig>;
@@ -15,19 +17,32 @@ export type AuditConfig = ReturnType<typeof loadAuditConfig>;
 export async function start(config: AuditConfig): Promise<RunningService> {
   const logger = createLogger('audit', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'audit', logger);
-  const trail = new AuditTrail(db.prisma);
+  const metrics = createMetrics('audit');
+  const events = createEventBus(config, { service: 'audit', logger, metrics });
+  // After they are stored: each event on its hotel's topic, and every event on the platform topic
+  // (the feed without a hotel filter; AUDITORs there are filtered per event).
+  const trail = new AuditTrail(db.prisma, {
+    onAppended: (stored) => {
+      for (const event of stored) {
+        if (event.hotelId) void events.publish(topic('audit', event.hotelId), event);
+        void events.publish(topic('audit', PLATFORM_SCOPE), event);
+      }
+    },
+  });
   return startSubgraph<AuditContext>(
     {
       name: 'audit',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, trail, loaders: createAuditLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, trail, events, loaders: createAuditLoaders(db.prisma) }),
     },
     {
       config,
       logger,
       db,
+      metrics,
+      events,
       routes(app) {
         // Producers' outbox relays deliver here (not part of the public GraphQL API): behind the internal
         // token check like everything else, and only for service principals with audit:write.

@@ -57,17 +57,35 @@ export function createAuditLoaders(prisma: PrismaClient) {
 export type AuditLoaders = ReturnType<typeof createAuditLoaders>;
 
 /** The trail: append (idempotent by event ID) and read. Rows are never updated or deleted. */
+export interface AuditTrailOptions {
+  /**
+   * Called with the events a call really stored (in trail order), after they committed: a resend of
+   * events already stored appends nothing and announces nothing.
+   */
+  onAppended?(events: AuditEvent[]): void;
+}
+
 export class AuditTrail {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: AuditTrailOptions = {},
+  ) {}
 
   /** Appends events in the given order; an ID seen before is skipped, so a resend cannot duplicate. */
   async append(raw: unknown): Promise<{ received: number; appended: number }> {
     const { events } = ingestBody.parse(raw);
-    const { count } = await this.prisma.auditEvent.createMany({
+    const stored = await this.prisma.auditEvent.createManyAndReturn({
       data: events.map((e) => ({ ...e, occurredAt: new Date(e.occurredAt), details: e.details as object })),
       skipDuplicates: true,
     });
-    return { received: events.length, appended: count };
+    if (stored.length) {
+      try {
+        this.options.onAppended?.([...stored].sort((a, b) => (a.sequence < b.sequence ? -1 : 1)));
+      } catch {
+        /* a live update never fails the committed append */
+      }
+    }
+    return { received: events.length, appended: stored.length };
   }
 
   /** Newest first; `hotels` is what the caller may read (`'all'`, or events of these hotels only). */

@@ -10,6 +10,7 @@ import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
 import { UUID, isUuid, validateInput } from '../../../lib/src/validation.js';
 import { todayIn, type HotelInventory } from './inventory.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
+import type { BookingChange, BookingEventType } from './feed.js';
 
 export const ACTIVE_STATUSES: BookingStatus[] = ['PENDING', 'CONFIRMED', 'CHECKED_IN'];
 const MAX_NIGHTS = 30;
@@ -131,13 +132,20 @@ export interface BookingsDeps {
   inventory: HotelInventory;
   /** Called after a commit that wrote outbox rows, so the relay ships them at once. */
   onOutboxWrite(): void;
+  /**
+   * Called after a booking change COMMITTED (never inside the transaction), synchronously, so live
+   * events leave in commit order (feed.ts). Not called for an idempotent replay: it changed nothing.
+   */
+  onChanged?(change: BookingChange): void;
 }
 
-type Transition = { from: BookingStatus[]; to: BookingStatus; action: string };
+type Transition = { from: BookingStatus[]; to: BookingStatus; action: string; event: BookingEventType };
+// Nothing moves a PENDING booking to CONFIRMED today (createBooking writes CONFIRMED at once, reported as
+// CREATED); a confirm transition would add `{ from: ['PENDING'], to: 'CONFIRMED', event: 'CONFIRMED' }`.
 const TRANSITIONS = {
-  cancel: { from: ['PENDING', 'CONFIRMED'], to: 'CANCELLED', action: 'booking.cancelled' },
-  checkIn: { from: ['PENDING', 'CONFIRMED'], to: 'CHECKED_IN', action: 'booking.checked_in' },
-  checkOut: { from: ['CHECKED_IN'], to: 'CHECKED_OUT', action: 'booking.checked_out' },
+  cancel: { from: ['PENDING', 'CONFIRMED'], to: 'CANCELLED', action: 'booking.cancelled', event: 'CANCELLED' },
+  checkIn: { from: ['PENDING', 'CONFIRMED'], to: 'CHECKED_IN', action: 'booking.checked_in', event: 'CHECKED_IN' },
+  checkOut: { from: ['CHECKED_IN'], to: 'CHECKED_OUT', action: 'booking.checked_out', event: 'CHECKED_OUT' },
 } satisfies Record<string, Transition>;
 
 /** The booking domain: validation, pricing, the double-booking guarantee, state changes and their audit. */
@@ -195,6 +203,7 @@ export class Bookings {
         return created;
       }, this.deps.transactionOptions);
       this.deps.onOutboxWrite();
+      this.announce({ type: 'CREATED', booking, correlationId, timezone: room!.hotel.timezone });
       return booking;
     } catch (error) {
       const code = pgErrorCode(error);
@@ -316,7 +325,17 @@ export class Bookings {
       return current;
     }, this.deps.transactionOptions);
     this.deps.onOutboxWrite();
+    this.announce({ type: transition.event, booking, correlationId: caller.correlationId });
     return booking;
+  }
+
+  /** Live events are a courtesy to watchers: whatever happens there, the committed change stands. */
+  private announce(change: BookingChange): void {
+    try {
+      this.deps.onChanged?.(change);
+    } catch {
+      /* feed.ts logs its own failures */
+    }
   }
 
   private async recordAudit(

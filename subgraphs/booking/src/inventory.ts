@@ -54,6 +54,12 @@ export class HotelInventory {
     );
     return hotel ?? null;
   }
+
+  /** A hotel's IANA time zone ("today" of the hotel), or null for no such hotel. */
+  async timezone(hotelId: string, correlationId: string): Promise<string | null> {
+    const [hotel] = await this.hotels.fetch<{ timezone: string }>([{ __typename: 'Hotel', id: hotelId }], '... on Hotel { timezone }', correlationId);
+    return hotel?.timezone ?? null;
+  }
 }
 
 /** Today's date (YYYY-MM-DD) in a hotel's time zone: "past" means before this. */

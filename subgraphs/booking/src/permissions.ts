@@ -4,6 +4,7 @@ import {
   capability,
   chain,
   definePermissions,
+  deniedError,
   ForbiddenError,
   hotelsGranted,
   isGranted,
@@ -31,7 +32,11 @@ import type { BookingContext } from './resolvers.js';
  * Decisions: a missing capability answers UNAUTHENTICATED (anonymous) or FORBIDDEN whatever the object;
  * a booking the caller may not see is null (`booking`, `bookingByReference`, `_entities`), absent from
  * lists (and from their counts), and NOT_FOUND for mutations — exactly like a booking that does not exist.
- * Subscriptions (none yet): a booking feed must apply `isVisible` to every event for every subscriber.
+ * Live (occupancy, bookingChanged, occupancyChanged): as for the hotel's bookings — staff of the hotel,
+ * PLATFORM_ADMIN, API keys with bookings:read / bookings:write for it (not a GUEST: a hotel feed is not
+ * their own bookings). A refusal is FORBIDDEN (UNAUTHENTICATED when anonymous), at subscribe time
+ * (`mayWatchHotel`, called by the subscribe resolvers) and again for every event by the rules below;
+ * each event's Booking still passes `readBooking` (`isVisible`) for its subscriber.
  */
 
 export const READ_BOOKINGS: Grant = { roles: STAFF, scopes: ['bookings:read', 'bookings:write'], services: { scopes: ['bookings:read'] } };
@@ -55,6 +60,20 @@ export async function isVisible(ctx: BookingContext, booking: Booking): Promise<
 }
 
 type Ctx = BookingContext;
+
+/** Hotel-wide reads (occupancy, live feeds): `true`, or the coded refusal. Subscribe resolvers call it too. */
+export function mayWatchHotel(p: Principal, hotelId: unknown): true | Error {
+  return (typeof hotelId === 'string' && isGranted(p, READ_BOOKINGS, hotelId)) || deniedError(p, "this hotel's bookings");
+}
+
+/** A hotel feed's rule, per event: the subscriber may watch the hotel, and the event is of that hotel. */
+const hotelFeed = (name: string, hotelOfEvent: (event: any) => unknown) =>
+  authRule<Ctx>(name, 'no_cache', (event, { hotelId }: { hotelId: string }, ctx) => {
+    const verdict = mayWatchHotel(ctx.principal, hotelId);
+    if (verdict !== true) return verdict;
+    const eventHotel = event === undefined ? hotelId : hotelOfEvent(event);
+    return eventHotel === hotelId || deniedError(ctx.principal, "this hotel's bookings");
+  });
 
 const mayReadBookings = capability<Ctx>('mayReadBookings', READ_BOOKINGS, isGuestUser);
 const mayBook = capability<Ctx>('mayBook', WRITE_BOOKINGS, isGuestUser);
@@ -96,6 +115,7 @@ export const permissions = definePermissions(
       booking: mayReadBookings,
       bookingByReference: mayReadBookings,
       availableRooms: allow,
+      occupancy: hotelFeed('occupancyOfHotel', () => undefined),
       _service: allow,
       _entities: allow,
     },
@@ -105,6 +125,14 @@ export const permissions = definePermissions(
       checkIn: chain(mayManageStays, stayManageable),
       checkOut: chain(mayManageStays, stayManageable),
     },
+    Subscription: {
+      bookingChanged: hotelFeed('bookingFeedOfHotel', (event: { booking?: { hotelId?: string } }) => event.booking?.hotelId),
+      occupancyChanged: hotelFeed('occupancyFeedOfHotel', (event: { hotelId?: string }) => event.hotelId),
+    },
+    // Reached only through the rule-guarded fields above; the Booking inside keeps its own rule.
+    BookingEvent: allow,
+    OccupancyUpdate: allow,
+    OccupancyDay: allow,
     Booking: readBooking,
     Guest: { id: allow, name: allow, email: readGuestPii, phone: readGuestPii },
     Hotel: { id: allow, bookings: mayReadBookings },

@@ -5,14 +5,22 @@ import { actorOf } from '../../../lib/src/identity.js';
 import { money } from '../../../lib/src/money.js';
 import { DateScalar, DateTimeScalar, toIsoDate } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
+import type { EventBus } from '../../../lib/src/events.js';
+import { topic } from '../../../lib/src/events.js';
+import { hotelScope, liveField } from '../../../lib/src/live.js';
 import type { BookingLoaders, Bookings, BookingVisibility, Caller, PageArgs } from './bookings.js';
-import { isVisible } from './permissions.js';
+import type { BookingEventPayload } from './feed.js';
+import type { Occupancy, OccupancyUpdate } from './occupancy.js';
+import { isVisible, mayWatchHotel } from './permissions.js';
 
 export interface BookingContext extends SubgraphContext {
   bookings: Bookings;
   loaders: BookingLoaders;
   /** Which bookings this request's principal may see (permissions.ts `bookingVisibility`). */
   visibility: BookingVisibility;
+  occupancy: Occupancy;
+  /** Live subscriptions listen here (lib/src/events.ts); publishing is the domain's (feed.ts). */
+  events: EventBus;
 }
 
 type Ctx = BookingContext;
@@ -32,6 +40,22 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
       visibleOrNull(ctx, await ctx.bookings.byReference(reference)),
     availableRooms: async (_: unknown, args: { hotelId: string; checkIn: string; checkOut: string; guests: number }, ctx: Ctx) =>
       (await ctx.bookings.availableRoomIds(args, ctx.correlationId)).map((id) => ({ __typename: 'Room', id })),
+    occupancy: (_: unknown, args: { hotelId: string; from?: string | null; days?: number | null }, ctx: Ctx) =>
+      ctx.occupancy.forHotel(args.hotelId, args.from, args.days, ctx.correlationId),
+  },
+  // Hotel feeds: refused (FORBIDDEN / UNAUTHENTICATED) before anything is subscribed; rules re-check every event.
+  Subscription: {
+    bookingChanged: liveField<{ hotelId: string }, BookingEventPayload, Ctx>({
+      authorize: (p, { hotelId }) => mayWatchHotel(p, hotelId),
+      topic: ({ hotelId }) => topic('booking', hotelScope(hotelId)),
+    }),
+    occupancyChanged: liveField<{ hotelId: string }, OccupancyUpdate, Ctx>({
+      authorize: (p, { hotelId }) => mayWatchHotel(p, hotelId),
+      topic: ({ hotelId }) => topic('occupancy', hotelScope(hotelId)),
+    }),
+  },
+  OccupancyUpdate: {
+    hotel: (update: OccupancyUpdate) => ({ __typename: 'Hotel', id: update.hotelId }),
   },
   Mutation: {
     createBooking: async (_: unknown, { input }: { input: unknown }, ctx: Ctx) => {

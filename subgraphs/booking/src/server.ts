@@ -12,6 +12,10 @@ import { auditIngestUrl, deliverToAudit } from '../../../lib/src/audit-client.js
 import { servicePrincipal } from '../../../lib/src/authz.js';
 import { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import { bookingVisibility, permissions } from './permissions.js';
+import { createEventBus } from '../../../lib/src/events.js';
+import { createMetrics } from '../../../lib/src/metrics.js';
+import { BookingFeed } from './feed.js';
+import { Occupancy } from './occupancy.js';
 
 export const loadBookingConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
@@ -48,7 +52,17 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       principal: servicePrincipal('booking', ['rooms:read']),
     }),
   );
-  const bookings = new Bookings({ prisma: db.prisma, transactionOptions: db.transactionOptions, inventory, onOutboxWrite: () => relay.kick() });
+  const metrics = createMetrics('booking');
+  const events = createEventBus(config, { service: 'booking', logger, metrics });
+  const occupancy = new Occupancy({ prisma: db.prisma, inventory });
+  const feed = new BookingFeed({ events, occupancy, logger });
+  const bookings = new Bookings({
+    prisma: db.prisma,
+    transactionOptions: db.transactionOptions,
+    inventory,
+    onOutboxWrite: () => relay.kick(),
+    onChanged: (change) => feed.changed(change),
+  });
   relay.start();
 
   return startSubgraph<BookingContext>(
@@ -57,13 +71,18 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, bookings, loaders: createBookingLoaders(db.prisma), visibility: bookingVisibility(base.principal) }),
+      createContext: (base) => ({ ...base, bookings, occupancy, events, loaders: createBookingLoaders(db.prisma), visibility: bookingVisibility(base.principal) }),
     },
     {
       config,
       logger,
       db,
-      onStop: () => relay.stop(),
+      metrics,
+      events,
+      onStop: async () => {
+        await relay.stop();
+        await feed.drain();
+      },
     },
   );
 }

@@ -87,8 +87,19 @@ const addressColumns = (a: z.infer<typeof address>) => ({
 const defined = <T extends Record<string, unknown>>(o: T) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]?: NonNullable<T[K]> };
 
+export interface CatalogOptions {
+  /**
+   * Called after a room's housekeeping status really changed (committed; not for a no-op write of the same
+   * status). updateRoom cannot change the status, so setRoomStatus is the only source.
+   */
+  onRoomStatusChanged?(room: Room): void;
+}
+
 export class Catalog {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly options: CatalogOptions = {},
+  ) {}
 
   listHotels(): Promise<Hotel[]> {
     return this.prisma.hotel.findMany({ orderBy: { name: 'asc' } });
@@ -156,11 +167,23 @@ export class Catalog {
     });
   }
 
-  setRoomStatus(roomId: string, status: RoomStatus): Promise<Room> {
-    return translateWriteErrors(() => this.prisma.room.update({ where: { id: this.id(roomId, 'Room') }, data: { status } }), {
+  async setRoomStatus(roomId: string, status: RoomStatus): Promise<Room> {
+    const id = this.id(roomId, 'Room');
+    // Conditional write: only a real change counts (and is announced), even with concurrent writers.
+    const { count } = await translateWriteErrors(() => this.prisma.room.updateMany({ where: { id, status: { not: status } }, data: { status } }), {
       conflict: 'Room status conflict',
       notFound: { resource: 'Room', id: roomId },
     });
+    const room = await this.prisma.room.findUnique({ where: { id } });
+    if (!room) throw new NotFoundError('Room', roomId);
+    if (count > 0) {
+      try {
+        this.options.onRoomStatusChanged?.(room);
+      } catch {
+        /* a live update never fails the committed write */
+      }
+    }
+    return room;
   }
 
   private id(id: string, resource: string): string {

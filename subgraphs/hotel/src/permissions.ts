@@ -1,4 +1,5 @@
-import { allow, authRule, capability, chain, definePermissions, isAdmin, isGranted, notFound, STAFF, type Grant } from '../../../lib/src/authz.js';
+import { allow, authRule, capability, chain, definePermissions, deniedError, isAdmin, isGranted, notFound, STAFF, type Grant } from '../../../lib/src/authz.js';
+import type { Principal } from '../../../lib/src/identity.js';
 import { isUuid } from '../../../lib/src/validation.js';
 import type { HotelContext } from './resolvers.js';
 
@@ -8,7 +9,10 @@ import type { HotelContext } from './resolvers.js';
  *
  * Decisions: a missing capability (role / scope) answers UNAUTHENTICATED (anonymous) or FORBIDDEN; a
  * write aimed at an object outside the caller's hotels answers NOT_FOUND, exactly as a missing one.
- * Subscriptions (none yet): a room-status feed will need the `readRoomStatus` check per event.
+ * Live: roomStatusChanged(hotelId) — staff of the hotel, PLATFORM_ADMIN, API keys with hotels:write for it
+ * (WATCH_ROOM_STATUS, as the SDL says; peer services get no feed). Refused with FORBIDDEN (UNAUTHENTICATED
+ * when anonymous) at subscribe time (`mayWatchRoomStatus`) and again per event, where `Room.status` also
+ * keeps its own `readRoomStatus` rule.
  */
 
 /** Rates, room types, rooms and hotel details. */
@@ -18,7 +22,21 @@ export const SET_ROOM_STATUS: Grant = { roles: STAFF, scopes: ['hotels:write'] }
 /** Housekeeping reads; booking reads it for every hotel to price and refuse out-of-order rooms. */
 export const READ_ROOM_STATUS: Grant = { ...SET_ROOM_STATUS, services: { scopes: ['rooms:read'], anyHotel: true } };
 
+/** Who may watch a hotel's housekeeping live: those who may set it. */
+export const WATCH_ROOM_STATUS: Grant = SET_ROOM_STATUS;
+
 type Ctx = HotelContext;
+
+/** `true`, or the coded refusal; the subscribe resolver calls it, the rule below per event. */
+export function mayWatchRoomStatus(p: Principal, hotelId: unknown): true | Error {
+  return (typeof hotelId === 'string' && isGranted(p, WATCH_ROOM_STATUS, hotelId)) || deniedError(p, "this hotel's room status");
+}
+
+const roomStatusFeed = authRule<Ctx>('roomStatusFeed', 'no_cache', (room: { hotelId?: string }, { hotelId }: { hotelId: string }, ctx) => {
+  const verdict = mayWatchRoomStatus(ctx.principal, hotelId);
+  if (verdict !== true) return verdict;
+  return room?.hotelId === hotelId || deniedError(ctx.principal, "this hotel's room status");
+});
 
 const mayManageCatalog = capability<Ctx>('mayManageCatalog', MANAGE_CATALOG);
 const maySetRoomStatus = capability<Ctx>('maySetRoomStatus', SET_ROOM_STATUS);
@@ -71,6 +89,7 @@ export const permissions = definePermissions(
       updateRoom: chain(mayManageCatalog, roomTarget('updateRoomTarget', MANAGE_CATALOG, 'id')),
       setRoomStatus: chain(maySetRoomStatus, roomTarget('setRoomStatusTarget', SET_ROOM_STATUS, 'roomId')),
     },
+    Subscription: { roomStatusChanged: roomStatusFeed },
     Hotel: { '*': allow, rooms: roomsOfHotel },
     Address: allow,
     RoomType: allow,

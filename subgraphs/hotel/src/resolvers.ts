@@ -5,10 +5,15 @@ import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
 import type { Catalog, CatalogLoaders } from './catalog.js';
 import { isUuid } from '../../../lib/src/validation.js';
+import { topic, type EventBus } from '../../../lib/src/events.js';
+import { hotelScope, liveField } from '../../../lib/src/live.js';
+import { mayWatchRoomStatus } from './permissions.js';
 
 export interface HotelContext extends SubgraphContext {
   catalog: Catalog;
   loaders: CatalogLoaders;
+  /** Live subscriptions listen here (lib/src/events.ts). */
+  events: EventBus;
 }
 
 const ref = (id: string) => (isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');
@@ -29,6 +34,13 @@ export const resolvers: GraphQLResolverMap<HotelContext> = {
     createRoom: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createRoom(input),
     updateRoom: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateRoom(id, input),
     setRoomStatus: (_: unknown, args: { roomId: string; status: RoomStatus }, ctx: HotelContext) => ctx.catalog.setRoomStatus(args.roomId, args.status),
+  },
+  Subscription: {
+    // Refused (FORBIDDEN / UNAUTHENTICATED) before anything is subscribed; the rules re-check every event.
+    roomStatusChanged: liveField<{ hotelId: string }, Room, HotelContext>({
+      authorize: (p, { hotelId }) => mayWatchRoomStatus(p, hotelId),
+      topic: ({ hotelId }) => topic('room-status', hotelScope(hotelId)),
+    }),
   },
   Hotel: {
     __resolveReference: (reference: { id: string }, ctx: HotelContext) => ctx.loaders.hotel.load(ref(reference.id)),

@@ -1,4 +1,5 @@
-import { allow, authRule, capability, chain, definePermissions, isGranted, notFound, STAFF, type Grant } from '../../../lib/src/authz.js';
+import { allow, authRule, capability, chain, definePermissions, deniedError, isGranted, notFound, STAFF, type Grant } from '../../../lib/src/authz.js';
+import type { Principal } from '../../../lib/src/identity.js';
 import type { PmsContext } from './resolvers.js';
 
 /**
@@ -11,13 +12,25 @@ import type { PmsContext } from './resolvers.js';
  * Decisions: a missing capability answers UNAUTHENTICATED (anonymous) or FORBIDDEN; another tenant's
  * connection or booking status is null — the same as "no PMS" — and syncing another tenant's hotel is
  * NOT_FOUND, the same as a hotel without a connection.
- * Subscriptions (none yet): a sync-progress feed will need `isGranted(MANAGE_PMS, hotelId)` per event.
+ * Live: pmsSyncProgress(hotelId) — who may sync the hotel may watch it (MANAGE_PMS). Refused with
+ * FORBIDDEN (UNAUTHENTICATED when anonymous) at subscribe time (`mayWatchSync`) and again per event.
  */
 
 export const MANAGE_PMS: Grant = { roles: ['HOTEL_MANAGER'], scopes: ['pms:sync'] };
 export const READ_BOOKING_PMS: Grant = { roles: STAFF, scopes: ['bookings:read', 'pms:sync'] };
 
 type Ctx = PmsContext;
+
+/** `true`, or the coded refusal (subscribe resolver; the rule below per event). */
+export function mayWatchSync(p: Principal, hotelId: unknown): true | Error {
+  return (typeof hotelId === 'string' && isGranted(p, MANAGE_PMS, hotelId)) || deniedError(p, "this hotel's PMS syncs");
+}
+
+const syncFeed = authRule<Ctx>('syncFeed', 'no_cache', (progress: { hotelId?: string }, { hotelId }: { hotelId: string }, ctx) => {
+  const verdict = mayWatchSync(ctx.principal, hotelId);
+  if (verdict !== true) return verdict;
+  return progress?.hotelId === hotelId || deniedError(ctx.principal, "this hotel's PMS syncs");
+});
 
 const mayManagePms = capability<Ctx>('mayManagePms', MANAGE_PMS);
 const mayReadBookingPms = capability<Ctx>('mayReadBookingPms', READ_BOOKING_PMS);
@@ -48,6 +61,8 @@ export const permissions = definePermissions(
     Mutation: {
       syncReservations: chain(mayManagePms, syncTarget),
     },
+    Subscription: { pmsSyncProgress: syncFeed },
+    PmsSyncProgress: ofGrantedHotel('syncProgressOfGrantedHotel', MANAGE_PMS),
     Hotel: { id: allow, pmsConnection: mayManagePms },
     Booking: { id: allow, pms: mayReadBookingPms },
     PmsConnection: ofGrantedHotel('connectionOfGrantedHotel', MANAGE_PMS),

@@ -3,12 +3,16 @@ import { isGranted } from '../../../lib/src/authz.js';
 import type { PmsConnection } from '../../../lib/src/db.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
-import { MANAGE_PMS, READ_BOOKING_PMS } from './permissions.js';
-import type { PmsLoaders, PmsSync } from './sync.js';
+import { MANAGE_PMS, mayWatchSync, READ_BOOKING_PMS } from './permissions.js';
+import type { PmsLoaders, PmsSync, PmsSyncProgress } from './sync.js';
+import { topic, type EventBus } from '../../../lib/src/events.js';
+import { hotelScope, liveField } from '../../../lib/src/live.js';
 
 export interface PmsContext extends SubgraphContext {
   pms: PmsSync;
   loaders: PmsLoaders;
+  /** Live subscriptions listen here (lib/src/events.ts). */
+  events: EventBus;
 }
 type Ctx = PmsContext;
 
@@ -22,6 +26,13 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
   },
   Mutation: {
     syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId, ctx.log),
+  },
+  Subscription: {
+    // Refused (FORBIDDEN / UNAUTHENTICATED) before anything is subscribed; the rules re-check every event.
+    pmsSyncProgress: liveField<{ hotelId: string }, PmsSyncProgress, Ctx>({
+      authorize: (p, { hotelId }) => mayWatchSync(p, hotelId),
+      topic: ({ hotelId }) => topic('pms-sync', hotelScope(hotelId)),
+    }),
   },
   Hotel: {
     pmsConnection: (hotel: { id: string }, _: unknown, ctx: Ctx) => connectionOf(hotel.id, ctx),

@@ -15,6 +15,7 @@ import { permissions } from './permissions.js';
 import { resolvers, type PmsContext } from './resolvers.js';
 import { BOOKINGS_READ_SCOPE, createPmsLoaders, PmsSync } from './sync.js';
 import { VendorClient } from './vendor-client.js';
+import { createEventBus, topic } from '../../../lib/src/events.js';
 
 export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
@@ -61,6 +62,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
   const logger = createLogger('pms', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'pms', logger);
   const metrics = createMetrics('pms');
+  const events = createEventBus(config, { service: 'pms', logger, metrics });
   const policies = new VendorPolicies(
     {
       timeoutMs: config.PMS_VENDOR_TIMEOUT_MS,
@@ -94,6 +96,8 @@ export async function start(config: PmsConfig): Promise<RunningService> {
     }),
     staleAfterMs: config.PMS_STALE_AFTER_SECONDS * 1000,
     logger,
+    // Every step of every run (request or queued retry), for pmsSyncProgress.
+    onProgress: (progress) => void events.publish(topic('pms-sync', progress.hotelId), progress),
   });
   const worker = new SyncWorker({
     queue,
@@ -109,13 +113,14 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, pms, loaders: createPmsLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, pms, events, loaders: createPmsLoaders(db.prisma) }),
     },
     {
       config,
       logger,
       db,
       metrics,
+      events,
       readyDetails: () => ({ vendorCircuits: policies.openCircuits() }),
       onStop: () => worker.stop(),
     },

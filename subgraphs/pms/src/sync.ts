@@ -10,6 +10,8 @@ import { VendorRejectedError, type VendorClient, type VendorReservation } from '
 import type { VendorPolicies } from './vendor-policies.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
 import { UUID } from '../../../lib/src/validation.js';
+import { isAppError } from '../../../lib/src/errors.js';
+import { v7 as uuidv7 } from 'uuid';
 
 const PAGE = 100;
 /** What pms needs from booking: the bookings (and guest names) of the hotel it syncs. */
@@ -55,7 +57,79 @@ export interface PmsSyncDeps {
   /** A synced booking counts as stale once the vendor has not confirmed it for this long. */
   staleAfterMs: number;
   logger: Logger;
+  /** Told every step of every sync run (pmsSyncProgress); must not throw. */
+  onProgress?(progress: PmsSyncProgress): void;
 }
+
+export type PmsSyncPhase = 'STARTED' | 'PROGRESS' | 'COMPLETED' | 'QUEUED' | 'FAILED';
+
+/** One step of a sync run, as `pmsSyncProgress` subscribers receive it. */
+export interface PmsSyncProgress {
+  hotelId: string;
+  syncId: string;
+  phase: PmsSyncPhase;
+  total: number;
+  pushed: number;
+  failed: number;
+  reason: string | null;
+  occurredAt: Date;
+}
+
+/** PROGRESS events per run at most (one per booking for small hotels, batches for big ones). */
+const PROGRESS_EVENTS_PER_RUN = 50;
+
+/**
+ * The progress of one sync run (a syncReservations call, or one attempt of a queued sync), all under
+ * one syncId: STARTED once the run knows how many bookings it pushes, PROGRESS as they are pushed, then
+ * exactly one of COMPLETED / QUEUED / FAILED. A run that ends before it could count still says STARTED
+ * first, so every watcher sees the same sequence.
+ */
+class SyncRun {
+  readonly syncId = uuidv7();
+  total = 0;
+  pushed = 0;
+  failed = 0;
+  private started = false;
+  private finished = false;
+  private step = 1;
+
+  constructor(
+    private readonly hotelId: string,
+    private readonly emit: ((progress: PmsSyncProgress) => void) | undefined,
+  ) {}
+
+  start(total: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.total = total;
+    this.step = Math.max(1, Math.ceil(total / PROGRESS_EVENTS_PER_RUN));
+    this.send('STARTED', null);
+  }
+
+  record(outcome: 'pushed' | 'failed'): void {
+    this[outcome] += 1;
+    const done = this.pushed + this.failed;
+    if (done % this.step === 0 || done === this.total) this.send('PROGRESS', null);
+  }
+
+  finish(phase: 'COMPLETED' | 'QUEUED' | 'FAILED', reason: string | null): void {
+    if (this.finished) return;
+    this.start(this.total);
+    this.finished = true;
+    this.send(phase, reason);
+  }
+
+  private send(phase: PmsSyncPhase, reason: string | null): void {
+    try {
+      this.emit?.({ hotelId: this.hotelId, syncId: this.syncId, phase, total: this.total, pushed: this.pushed, failed: this.failed, reason, occurredAt: new Date() });
+    } catch {
+      /* progress is a courtesy to watchers: the sync goes on */
+    }
+  }
+}
+
+/** A reason fit for watchers: our coded errors say what happened; anything else stays in the logs. */
+const reasonOf = (error: unknown) => (isAppError(error) || error instanceof VendorOutage ? (error as Error).message : 'internal error (see the pms logs)');
 
 export type SyncRunStatus = 'COMPLETED' | 'QUEUED';
 export interface SyncResult {
@@ -122,38 +196,55 @@ export class PmsSync {
     this.assertServed(connection);
 
     const syncedAt = new Date();
+    const run = new SyncRun(hotelId, this.deps.onProgress);
     try {
-      const { pushed, failed } = await this.push(connection, correlationId, log);
+      const { pushed, failed } = await this.push(connection, correlationId, log, run);
       const updated = await this.markSynced(connection, syncedAt, failed);
       await this.deps.queue.completeFor(hotelId);
+      run.finish('COMPLETED', null);
       return { status: 'COMPLETED', connection: updated, pushed, failed, syncedAt, retryAt: null, reason: null };
     } catch (error) {
-      if (!(error instanceof VendorOutage)) throw error;
-      const updated = await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
-      if (!this.deps.queueOnOutage) {
-        log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
-        throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
+      if (!(error instanceof VendorOutage)) {
+        run.finish('FAILED', reasonOf(error));
+        throw error;
       }
-      const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message);
-      log.warn({ hotelId, reason: error.message, jobId: job.id, retryAt: job.nextAttemptAt }, 'PMS sync queued: vendor unavailable');
-      return { status: 'QUEUED', connection: updated, pushed: error.pushed, failed: error.failed, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
+      try {
+        const updated = await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
+        if (!this.deps.queueOnOutage) {
+          log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
+          throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
+        }
+        const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message);
+        log.warn({ hotelId, reason: error.message, jobId: job.id, retryAt: job.nextAttemptAt }, 'PMS sync queued: vendor unavailable');
+        run.finish('QUEUED', error.message);
+        return { status: 'QUEUED', connection: updated, pushed: error.pushed, failed: error.failed, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
+      } catch (stopped) {
+        run.finish('FAILED', reasonOf(stopped));
+        throw stopped;
+      }
     }
   }
 
   /** The worker's turn at a queued sync: resolves when the vendor took it; throws to be retried later. */
   async runQueued(job: ClaimedJob, log: Logger = this.deps.logger): Promise<'completed' | 'cancelled'> {
+    const run = new SyncRun(job.hotelId, this.deps.onProgress);
     const connection = await this.deps.prisma.pmsConnection.findUnique({ where: { hotelId: job.hotelId } });
     if (!connection || connection.status === 'DISABLED') {
-      await this.deps.queue.cancel(job.id, connection ? 'the PMS connection is disabled' : 'the PMS connection no longer exists');
+      const reason = connection ? 'the PMS connection is disabled' : 'the PMS connection no longer exists';
+      await this.deps.queue.cancel(job.id, reason);
+      run.finish('FAILED', `queued sync cancelled: ${reason}`);
       return 'cancelled';
     }
     const syncedAt = new Date();
     try {
-      const { failed } = await this.push(connection, job.correlationId ?? `pms-sync-job-${job.id}`, log);
+      const { failed } = await this.push(connection, job.correlationId ?? `pms-sync-job-${job.id}`, log, run);
       await this.markSynced(connection, syncedAt, failed);
       await this.deps.queue.completeFor(job.hotelId);
+      run.finish('COMPLETED', null);
       return 'completed';
     } catch (error) {
+      // Whatever failed, the worker reschedules the job: it is still queued.
+      run.finish('QUEUED', reasonOf(error));
       if (error instanceof VendorOutage) {
         await this.deps.prisma.pmsConnection.update({ where: { hotelId: job.hotelId }, data: { status: 'ERROR', lastError: error.message } });
       }
@@ -168,11 +259,11 @@ export class PmsSync {
   }
 
   /** Every current booking → the vendor, each call through the vendor × hotel policy. */
-  private async push(connection: PmsConnection, correlationId: string, log: Logger): Promise<{ pushed: number; failed: number }> {
+  private async push(connection: PmsConnection, correlationId: string, log: Logger, run: SyncRun): Promise<{ pushed: number; failed: number }> {
     const policy = this.deps.policies.for(connection.vendor, connection.hotelId);
     let pushed = 0;
     let failed = 0;
-    for await (const booking of this.currentBookings(connection.hotelId, correlationId)) {
+    for await (const booking of this.currentBookings(connection.hotelId, correlationId, (total) => run.start(total))) {
       let confirmed: VendorReservation;
       try {
         // Retried (idempotent: true) because the vendor upserts by our reference: a repeat is a no-op.
@@ -190,6 +281,7 @@ export class PmsSync {
         if (error instanceof VendorRejectedError) {
           await this.recordReservation(connection.hotelId, booking.id, { syncStatus: 'FAILED', lastError: error.message });
           failed += 1;
+          run.record('failed');
           continue;
         }
         // Anything else out of the vendor policy is the vendor being unreachable, failing, slow, or its
@@ -199,7 +291,9 @@ export class PmsSync {
       }
       await this.recordReservation(connection.hotelId, booking.id, { externalId: confirmed.externalId, syncStatus: 'SYNCED', syncedAt: new Date(), lastError: null });
       pushed += 1;
+      run.record('pushed');
     }
+    run.start(0);
     return { pushed, failed };
   }
 
@@ -222,19 +316,21 @@ export class PmsSync {
    * Bookings whose stay has not ended, page by page, from the booking subgraph's Hotel entity — read as
    * pms's service principal with bookings:read for this one hotel only.
    */
-  private async *currentBookings(hotelId: string, correlationId: string): AsyncGenerator<BookingForPms> {
+  private async *currentBookings(hotelId: string, correlationId: string, onTotal: (total: number) => void): AsyncGenerator<BookingForPms> {
     const from = new Date().toISOString().slice(0, 10);
     const reader = servicePrincipal('pms', [BOOKINGS_READ_SCOPE], [hotelId]);
     let after: string | null = null;
     do {
       const afterArg: string = after ? `, after: ${JSON.stringify(after)}` : '';
-      const [hotel] = await this.deps.bookingsOwner.fetch<{ bookings: { nodes: BookingForPms[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }>(
+      const [hotel] = await this.deps.bookingsOwner.fetch<{ bookings: { nodes: BookingForPms[]; pageInfo: { hasNextPage: boolean; endCursor: string | null }; totalCount: number } }>(
         [{ __typename: 'Hotel', id: hotelId }],
-        `... on Hotel { bookings(first: ${PAGE}${afterArg}, filter: { from: ${JSON.stringify(from)} }) { nodes { id reference status checkIn checkOut guest { name } } pageInfo { hasNextPage endCursor } } }`,
+        `... on Hotel { bookings(first: ${PAGE}${afterArg}, filter: { from: ${JSON.stringify(from)} }) { nodes { id reference status checkIn checkOut guest { name } } pageInfo { hasNextPage endCursor } totalCount } }`,
         correlationId,
         reader,
       );
       if (!hotel) return;
+      // The run's size, known from the first page (sync progress: STARTED).
+      if (!after) onTotal(hotel.bookings.totalCount);
       yield* hotel.bookings.nodes;
       after = hotel.bookings.pageInfo.hasNextPage ? hotel.bookings.pageInfo.endCursor : null;
     } while (after);
