@@ -68,8 +68,9 @@ beforeAll(async () => {
     ),
   ]);
   gatewayB = await startProcess('gateway', extraPort(33), { BOOKING_URL: graphqlOf(bookingB), LOG_LEVEL: 'info' }, 'live-gateway-b');
-  const answer = await gql<any>(`query($id: ID!) { hotel(id: $id) { rooms { id } } }`, { id: ids.grandHarbor }, { as: 'manager@grand-harbor.test' });
-  rooms = answer.data.hotel.rooms;
+  const answer = await gql<any>(`query($id: ID!) { hotel(id: $id) { rooms { id number } } }`, { id: ids.grandHarbor }, { as: 'manager@grand-harbor.test' });
+  // Not 101: tests/e2e/bookings.test.ts asserts that nothing is ever written for grand-harbor's room 101.
+  rooms = (answer.data.hotel.rooms as Array<{ id: string; number: string }>).filter((r) => r.number !== '101');
 }, 120_000);
 
 afterAll(async () => {
@@ -230,7 +231,7 @@ describe('gateway C: sharing, release, expiry, revocation, limits, slow consumer
     await new Promise((r) => socket.once('open', r));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await eventually(async () => messages.some((m) => m.includes('connection_ack')) || undefined);
-    const room = ids.room('grand-harbor', '101');
+    const room = ids.room('grand-harbor', '202'); // not 101 (direct-mode, bookings) nor 303/204 (dashboard, subscriptions)
     // A large selection, 50 times on one connection: each event is ~50 results for this one client.
     const query = `subscription($h: ID!) { roomStatusChanged(hotelId: $h) { id number floor status roomType { id name capacity baseRate { amount currency } } hotel { id name slug timezone currency rooms { id number floor status } } } }`;
     for (let i = 0; i < 50; i++) socket.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query, variables: { h: ids.grandHarbor } } }));

@@ -4,6 +4,7 @@
  * engine relies on (gateway/src/subscriptions/engine.ts): if a gateway upgrade changes them, the first
  * test fails.
  */
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { extraPort } from '../setup/state.js';
 import { actAs, env, gql, gatewayUrl, ids, inDays, tokenFor, type DemoUser } from './support.js';
@@ -55,7 +56,8 @@ async function createBooking(options: { as?: DemoUser; url?: string; hotelId?: s
 beforeAll(async () => {
   actAs('manager@grand-harbor.test');
   const answer = await gql<any>(`query($id: ID!) { hotel(id: $id) { rooms { id number } } }`, { id: ids.grandHarbor });
-  rooms = answer.data.hotel.rooms;
+  // Not 101: tests/e2e/bookings.test.ts asserts that nothing is ever written for grand-harbor's room 101.
+  rooms = (answer.data.hotel.rooms as typeof rooms).filter((r) => r.number !== '101');
   expect(rooms.length).toBeGreaterThan(0);
 });
 
@@ -171,6 +173,31 @@ describe('bookingChanged through the gateway', () => {
     expect((badVariables.error as any[])[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'BAD_VARIABLES' });
   });
 
+  it('limits subscriptions per connection (25), message size (64 KB) and the time to connection_init (5 s)', async () => {
+    const ws = await client('manager@grand-harbor.test');
+    await ws.connected;
+    const feeds = Array.from({ length: 26 }, () => ws.subscribe(BOOKING_EVENT, { hotelId: ids.grandHarbor }));
+    const refused = feeds[25]!;
+    await refused.ended();
+    expect((refused.error as any[])[0].extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'TOO_MANY_SUBSCRIPTIONS' });
+    expect(feeds.slice(0, 25).every((f) => !f.error && !f.completed)).toBe(true);
+    feeds.forEach((f) => f.stop());
+
+    // A message over WS_MAX_MESSAGE_BYTES: the socket is closed 1009 (message too big).
+    const raw = new WebSocket(wsUrl(), 'graphql-transport-ws');
+    const bigClosed = new Promise<number>((r) => raw.on('close', (code) => r(code)));
+    await new Promise((r) => raw.once('open', r));
+    raw.send(JSON.stringify({ type: 'connection_init', payload: { padding: 'x'.repeat(70 * 1024) } }));
+    expect(await bigClosed).toBe(1009);
+
+    // No connection_init: closed 4408 after the init timeout.
+    const silent = new WebSocket(wsUrl(), 'graphql-transport-ws');
+    const started = Date.now();
+    const silentClosed = new Promise<number>((r) => silent.on('close', (code) => r(code)));
+    expect(await silentClosed).toBe(4408);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+  });
+
   it('closes the socket 4401 on a bad token', async () => {
     const ws = connect({ token: 'not.a.jwt' });
     clients.push(ws);
@@ -186,7 +213,8 @@ describe('roomStatusChanged and occupancyChanged', () => {
     const roomsFeed = ws.subscribe(`subscription($h: ID!) { roomStatusChanged(hotelId: $h) { id number status roomType { name } hotel { name } } }`, { h: ids.grandHarbor });
     const occupancy = ws.subscribe(`subscription($h: ID!) { occupancyChanged(hotelId: $h) { hotelId days { date occupiedRooms arrivals departures } } }`, { h: ids.grandHarbor });
     await new Promise((r) => setTimeout(r, 300));
-    const room = rooms[0]!;
+    // Room 204: the dashboard test watches 303 and bookings.test.ts relies on 101 staying untouched.
+    const room = rooms.find((r) => r.number === '204') ?? rooms[0]!;
     const before = await gql<any>(`query($id: ID!) { room(id: $id) { status } }`, { id: room.id }, { as: 'frontdesk@grand-harbor.test' });
     const next = before.data.room.status === 'DIRTY' ? 'CLEAN' : 'DIRTY';
     const set = await gql<any>(`mutation($id: ID!, $s: RoomStatus!) { setRoomStatus(roomId: $id, status: $s) { status } }`, { id: room.id, s: next }, { as: 'frontdesk@grand-harbor.test' });
