@@ -116,7 +116,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal, clientIp: req.ip }),
     }),
   );
-  finishHttpApp(app);
+  finishHttpApp(app, 'gateway');
 
   const url = await listen(httpServer, config.port, config.HOST);
   logger.info({ url: `${url}/graphql` }, 'gateway ready');

@@ -150,7 +150,7 @@ export function createFormatError(options: ErrorShapeOptions) {
  * database unreachable): the request may succeed on retry, so they are SERVICE_UNAVAILABLE, not 500.
  */
 const DATABASE_UNAVAILABLE = new Set(['P1001', 'P1002', 'P2024', 'P2028']);
-function databaseUnavailable(error: unknown): string | undefined {
+export function databaseUnavailable(error: unknown): string | undefined {
   const original = error instanceof GraphQLError ? error.originalError : error;
   const code = (original as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && DATABASE_UNAVAILABLE.has(code) ? `DATABASE_${code}` : undefined;

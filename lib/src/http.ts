@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from './correlation.js';
 import type { Metrics } from './metrics.js';
+import { databaseUnavailable } from './errors.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -87,21 +88,34 @@ export function createHttpApp(options: {
 }
 
 /** Last middleware: JSON for unknown routes and for body-parser failures; never an HTML stack trace. */
-export function finishHttpApp(app: Express): void {
+/**
+ * The last handlers: 404 for unknown routes, and errors no route handled. A database that is busy or
+ * unreachable (pool exhausted, connection refused — e.g. while the gateway authenticates an API key) is
+ * the dependency's fault, not a bug: 503 SERVICE_UNAVAILABLE, retryable, with `Retry-After`. Anything
+ * else is a 500 with a masked message. Both name the service, as every error must.
+ */
+export function finishHttpApp(app: Express, service?: string): void {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } });
   });
   app.use((error: { status?: number; type?: string; message?: string }, req: Request, res: Response, _next: NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
+    const unavailable = databaseUnavailable(error);
+    const status = unavailable ? 503 : error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) req.log?.error({ err: error }, 'unhandled HTTP error');
+    if (unavailable) {
+      req.log?.warn({ err: error, reason: unavailable }, 'database unavailable');
+      res.setHeader('Retry-After', '1');
+    }
     res.status(status).json({
       errors: [
         {
-          message: status === 500 ? 'Internal server error' : (error.message ?? 'Bad request'),
+          message: unavailable ? 'The database is busy or unreachable; retry shortly' : status === 500 ? 'Internal server error' : (error.message ?? 'Bad request'),
           extensions: {
-            code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT',
+            code: unavailable ? 'SERVICE_UNAVAILABLE' : status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_USER_INPUT',
+            ...(unavailable ? { retryable: true, reason: unavailable } : {}),
             correlationId: req.correlationId,
             timestamp: new Date().toISOString(),
+            ...(service ? { service } : {}),
           },
         },
       ],

@@ -144,7 +144,7 @@ export async function startSubgraph<TContext extends SubgraphContext>(
         definition.createContext({ correlationId: req.correlationId, log: req.log, principal: req.principal, ...(req.clientIp ? { clientIp: req.clientIp } : {}) }),
     }),
   );
-  finishHttpApp(app);
+  finishHttpApp(app, definition.name);
 
   // Live subscriptions (graphql-ws on the same server and path) only where the SDL declares some.
   const subscriptions = schema.getSubscriptionType()
