@@ -14,7 +14,8 @@ import { scratchDatabase } from './scratch-database.js';
 const INIT = '20261123000000_init';
 const IDENTITY = '20261123010000_identity';
 const PMS_SYNC_QUEUE = '20261123173000_pms_sync_queue';
-const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE];
+const AUDIT_CHAIN = '20261123200000_audit_hash_chain';
+const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE, AUDIT_CHAIN];
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
   'utf8',
@@ -94,6 +95,10 @@ describe('migrate', () => {
     await migrate(testUrl);
     const syncQueueTable = async () => (await sql(testUrl, `SELECT to_regclass('pms.sync_jobs') AS t`))[0]!.t;
     expect(await syncQueueTable()).toBe('pms.sync_jobs');
+    const chainColumn = async () => (await sql(testUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'audit' AND table_name = 'events' AND column_name = 'hash'`))[0]!.n;
+    expect(await chainColumn()).toBe(1);
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [AUDIT_CHAIN] });
+    expect(await chainColumn()).toBe(0);
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [PMS_SYNC_QUEUE] });
     expect(await syncQueueTable()).toBeNull();
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [IDENTITY] });
@@ -104,7 +109,7 @@ describe('migrate', () => {
 
     await expect(migrate(testUrl)).resolves.toEqual({ applied: ALL });
     expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
-    await expect(rollback(testUrl, 3)).resolves.toEqual({ rolledBack: [PMS_SYNC_QUEUE, IDENTITY, INIT] });
+    await expect(rollback(testUrl, 4)).resolves.toEqual({ rolledBack: [AUDIT_CHAIN, PMS_SYNC_QUEUE, IDENTITY, INIT] });
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
   });
 

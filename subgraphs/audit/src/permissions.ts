@@ -43,18 +43,25 @@ const auditFeed = authRule<Ctx>('auditFeed', 'no_cache', (event: AuditEvent, { h
   return (matches && isWatchable(ctx.principal, event)) || deniedError(ctx.principal, 'the live audit trail');
 });
 
+/** A hotel's chain: who may read its trail; the platform chain (no hotelId): PLATFORM_ADMIN only. */
+const verifyChain = authRule<Ctx>('verifyChain', 'no_cache', (_parent: unknown, { hotelId }: { hotelId?: string | null }, ctx) =>
+  isGranted(ctx.principal, READ_AUDIT, hotelId ?? null) || deniedError(ctx.principal, 'this audit chain'),
+);
+
 const readEvent = authRule<Ctx>('readEvent', (event: AuditEvent) => event.id, (event: AuditEvent, _args, ctx) => isEventVisible(ctx, event));
 
 export const permissions = definePermissions(
   {
     Query: {
       auditEvents: mayReadAudit,
+      auditIntegrity: verifyChain,
       _service: allow,
       _entities: allow,
     },
     Subscription: { auditEventRecorded: auditFeed },
     AuditEvent: readEvent,
     AuditEventConnection: allow,
+    AuditIntegrity: allow,
     PageInfo: allow,
     Hotel: allow,
     _Service: allow,

@@ -29,6 +29,7 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
   Query: {
     // Only events of the caller's hotels, whatever the filter asks for.
     auditEvents: (_: unknown, args: AuditPageArgs, ctx: Ctx) => ctx.trail.page(args, hotelsGranted(ctx.principal, READ_AUDIT)),
+    auditIntegrity: (_: unknown, { hotelId }: { hotelId?: string | null }, ctx: Ctx) => ctx.trail.verify(hotelId ?? null),
   },
   Subscription: {
     // Refused before anything is subscribed; without hotelId the platform topic, filtered per subscriber.
@@ -44,5 +45,6 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
       return event && isEventVisible(ctx, event) ? event : null;
     },
     hotel: (event: AuditEvent) => (event.hotelId ? { __typename: 'Hotel', id: event.hotelId } : null),
+    previousHash: (event: AuditEvent) => event.prevHash,
   },
 };

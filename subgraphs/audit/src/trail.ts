@@ -88,6 +88,19 @@ export class AuditTrail {
     return { received: events.length, appended: stored.length };
   }
 
+  /**
+   * Re-verifies one chain in the database (`audit.verify_chain`, migration 20261123200000): a hotel's, or
+   * the platform chain for null. One SQL statement; the chain is read in chain order.
+   */
+  async verify(hotelId: string | null) {
+    if (hotelId !== null && !UUID.test(hotelId)) throw new BadUserInputError([{ field: 'hotelId', message: 'must be a valid hotel ID' }]);
+    const chain = hotelId ?? 'platform';
+    const [row] = await this.prisma.$queryRaw<Array<{ checked_count: bigint; first_invalid_sequence: bigint | null }>>`
+      SELECT checked_count, first_invalid_sequence FROM audit.verify_chain(${chain})`;
+    const firstInvalidSequence = row?.first_invalid_sequence ?? null;
+    return { chain, valid: firstInvalidSequence === null, checkedCount: Number(row?.checked_count ?? 0), firstInvalidSequence, verifiedAt: new Date() };
+  }
+
   /** Newest first; `hotels` is what the caller may read (`'all'`, or events of these hotels only). */
   async page(args: AuditPageArgs, hotels: HotelReach) {
     const filter = validateInput(filterInput, args.filter, 'filter');
