@@ -16,6 +16,10 @@ import type { RunningService } from '../../lib/src/subgraph.js';
 import { admissionLimits } from './admission/limits.js';
 import { createGatewayRateLimits } from './admission/rate-limits.js';
 import { createAuthService } from './auth/index.js';
+import { createAuthAudit } from './auth/audit.js';
+import { Supergraph } from '@apollo/federation-internals';
+import { auditIngestUrl, deliverToAudit } from '../../lib/src/audit-client.js';
+import { OutboxRelay } from '../../lib/src/outbox.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { mountDashboard } from './dashboard/index.js';
@@ -37,8 +41,20 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const db = serviceDatabase(config, 'gateway', logger);
   const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway', { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production });
   const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'gateway', config.INTERNAL_TOKEN_TTL_SECONDS);
+  const supergraphSdl = readFileSync(config.SUPERGRAPH_FILE, 'utf8');
+  // Sign-ins, sign-outs and API-key changes: identity.outbox → the audit subgraph (as booking does).
+  const auditUrl = config.urlOverrides.audit ?? Supergraph.build(supergraphSdl).subgraphs().get('audit')?.url;
+  if (!auditUrl) throw new Error('The supergraph has no audit subgraph URL; set AUDIT_URL');
+  const auditRelay = new OutboxRelay({
+    pool: db.pool,
+    table: 'identity.outbox',
+    logger,
+    deliver: (messages) => deliverToAudit(auditIngestUrl(auditUrl), messages, { name: 'gateway', signer }),
+  });
+  const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.kick() });
+  auditRelay.start();
+  const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production, audit });
   // Client budgets, the login limiter and `@rateLimit` on identity fields (docs/rate-limits.md).
   const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics });
   const identitySchema = rateLimits.applyTo(buildIdentitySchema(auth.apiKeys));
@@ -47,7 +63,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   // One data source per subgraph, shared by the gateway (HTTP) and the subscription engine (WebSocket).
   const dataSources = new Map<string, GraphQLDataSource<GatewayContext>>();
   const gateway = new ApolloGateway({
-    supergraphSdl: readFileSync(config.SUPERGRAPH_FILE, 'utf8'),
+    supergraphSdl,
     buildService: ({ name, url }) => {
       const source = name === 'identity' ? new LocalGraphQLDataSource<GatewayContext>(identitySchema) : upstream.dataSource(name, config.urlOverrides[name] ?? url!);
       dataSources.set(name, source);
@@ -127,6 +143,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       await subscriptions?.close();
       await apollo.stop();
       await auth.close();
+      await auditRelay.stop();
       rateLimits.close();
       redis?.disconnect();
       await db.close();

@@ -15,7 +15,8 @@ const INIT = '20261123000000_init';
 const IDENTITY = '20261123010000_identity';
 const PMS_SYNC_QUEUE = '20261123173000_pms_sync_queue';
 const AUDIT_CHAIN = '20261123200000_audit_hash_chain';
-const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE, AUDIT_CHAIN];
+const IDENTITY_OUTBOX = '20261123210000_identity_outbox';
+const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE, AUDIT_CHAIN, IDENTITY_OUTBOX];
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
   'utf8',
@@ -97,6 +98,8 @@ describe('migrate', () => {
     expect(await syncQueueTable()).toBe('pms.sync_jobs');
     const chainColumn = async () => (await sql(testUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'audit' AND table_name = 'events' AND column_name = 'hash'`))[0]!.n;
     expect(await chainColumn()).toBe(1);
+    await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [IDENTITY_OUTBOX] });
+    expect((await sql(testUrl, `SELECT to_regclass('identity.outbox') AS t`))[0]!.t).toBeNull();
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [AUDIT_CHAIN] });
     expect(await chainColumn()).toBe(0);
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [PMS_SYNC_QUEUE] });
@@ -109,7 +112,7 @@ describe('migrate', () => {
 
     await expect(migrate(testUrl)).resolves.toEqual({ applied: ALL });
     expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
-    await expect(rollback(testUrl, 4)).resolves.toEqual({ rolledBack: [AUDIT_CHAIN, PMS_SYNC_QUEUE, IDENTITY, INIT] });
+    await expect(rollback(testUrl, 5)).resolves.toEqual({ rolledBack: [IDENTITY_OUTBOX, AUDIT_CHAIN, PMS_SYNC_QUEUE, IDENTITY, INIT] });
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
   });
 

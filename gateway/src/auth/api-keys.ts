@@ -1,3 +1,4 @@
+import { singleHotel, type AuditMeta, type AuthAudit } from './audit.js';
 import { z } from 'zod';
 import type { PrismaClient } from '../../../lib/src/db.js';
 import { AppError, ConflictError, ErrorCode, NotFoundError } from '../../../lib/src/errors.js';
@@ -22,9 +23,9 @@ export interface ApiKeyView {
 }
 
 export interface ApiKeyService {
-  create(input: { name: string; scopes: string[]; hotelIds: string[]; expiresAt?: Date | null }, by: Principal): Promise<{ apiKey: ApiKeyView; secret: string }>;
-  rotate(id: string, by: Principal): Promise<{ apiKey: ApiKeyView; secret: string; previousValidUntil: Date }>;
-  revoke(id: string, by: Principal): Promise<ApiKeyView>;
+  create(input: { name: string; scopes: string[]; hotelIds: string[]; expiresAt?: Date | null }, by: Principal, meta?: AuditMeta): Promise<{ apiKey: ApiKeyView; secret: string }>;
+  rotate(id: string, by: Principal, meta?: AuditMeta): Promise<{ apiKey: ApiKeyView; secret: string; previousValidUntil: Date }>;
+  revoke(id: string, by: Principal, meta?: AuditMeta): Promise<ApiKeyView>;
   list(by: Principal): Promise<ApiKeyView[]>;
 }
 
@@ -52,8 +53,23 @@ function reachOf(by: Principal): Reach {
 }
 const within = (reach: Reach, hotelIds: string[]) => reach === 'all' || (hotelIds.length > 0 && hotelIds.every((h) => reach.includes(h)));
 
-export function createApiKeyService(options: { prisma: PrismaClient; usage: UsageCounter; rotationOverlapSeconds: number }): ApiKeyService {
-  const { prisma, usage, rotationOverlapSeconds } = options;
+export function createApiKeyService(options: { prisma: PrismaClient; usage: UsageCounter; rotationOverlapSeconds: number; audit?: AuthAudit }): ApiKeyService {
+  const { prisma, usage, rotationOverlapSeconds, audit } = options;
+  /** The key's audit event, written in the transaction that changed the key. */
+  const recordKey = (tx: Pick<PrismaClient, 'identityOutbox'>, action: 'api_key.created' | 'api_key.rotated' | 'api_key.revoked', row: { id: string; name: string; scopes: string[]; hotelIds: string[]; prefix: string }, by: Principal, meta: AuditMeta, extra: Record<string, unknown> = {}) =>
+    audit?.record(
+      {
+        actor: actorOf(by),
+        action,
+        resourceType: 'ApiKey',
+        resourceId: row.id,
+        hotelId: singleHotel(row.hotelIds),
+        correlationId: meta.correlationId ?? null,
+        // The key's public prefix identifies it in logs; the secret never leaves the response that created it.
+        details: { name: row.name, prefix: row.prefix, scopes: row.scopes, hotelIds: row.hotelIds, ...extra },
+      },
+      tx,
+    );
 
   function view(row: Row): ApiKeyView {
     const unflushed = usage.pending(row.id);
@@ -90,17 +106,21 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
   }
 
   return {
-    async create(input, by) {
+    async create(input, by, meta = {}) {
       const reach = reachOf(by);
       const valid = validateInput(createInput, input, 'input');
       if (!within(reach, valid.hotelIds)) {
         throw new AppError(ErrorCode.FORBIDDEN, 'A hotel manager may create API keys only for their own hotels (at least one)');
       }
-      const { row, secret } = await insert({ ...valid, expiresAt: valid.expiresAt ?? null, createdBy: actorOf(by) });
+      const { row, secret } = await prisma.$transaction(async (tx) => {
+        const created = await insert({ ...valid, expiresAt: valid.expiresAt ?? null, createdBy: actorOf(by) }, tx);
+        await recordKey(tx, 'api_key.created', created.row, by, meta, { expiresAt: created.row.expiresAt?.toISOString() ?? null });
+        return created;
+      });
       return { apiKey: view(row), secret };
     },
 
-    async rotate(id, by) {
+    async rotate(id, by, meta = {}) {
       const old = await manageable(id, by);
       if (old.revokedAt) throw new ConflictError('A revoked API key cannot be rotated');
       if (old.replacedById) throw new ConflictError('This API key was already rotated; rotate its replacement');
@@ -118,15 +138,22 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
           data: { validUntil: previousValidUntil, replacedById: fresh.row.id },
         });
         if (claimed.count !== 1) throw new ConflictError('This API key was rotated or revoked concurrently');
+        await recordKey(tx, 'api_key.rotated', fresh.row, by, meta, { replaces: old.id, previousValidUntil: previousValidUntil.toISOString() });
         return fresh;
       });
       return { apiKey: view(created.row), secret: created.secret, previousValidUntil };
     },
 
-    async revoke(id, by) {
+    async revoke(id, by, meta = {}) {
       const row = await manageable(id, by);
       if (row.revokedAt) return view(row);
-      return view(await prisma.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } }));
+      return view(
+        await prisma.$transaction(async (tx) => {
+          const revoked = await tx.apiKey.update({ where: { id: row.id }, data: { revokedAt: new Date() } });
+          await recordKey(tx, 'api_key.revoked', revoked, by, meta);
+          return revoked;
+        }),
+      );
     },
 
     async list(by) {

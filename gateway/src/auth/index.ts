@@ -7,6 +7,7 @@ import type { Logger } from '../../../lib/src/logger.js';
 import { createApiKeyAuthenticator } from './api-key-auth.js';
 import { createUsageCounter } from './api-key-usage.js';
 import { createApiKeyService, type ApiKeyService } from './api-keys.js';
+import type { AuthAudit } from './audit.js';
 import { DEVELOPMENT_KEY_ENCRYPTION_SECRET, type AuthConfig } from './config.js';
 import { createRefreshTokens } from './refresh-tokens.js';
 import { memoryRevocationList, redisRevocationList, type RevocationList } from './revocation.js';
@@ -63,6 +64,8 @@ export interface AuthServiceOptions {
   config: AuthConfig;
   production: boolean;
   tuning?: AuthTuning;
+  /** The audit trail of sign-ins, sign-outs and API-key changes (gateway/src/auth/audit.ts). */
+  audit?: AuthAudit;
 }
 
 /** Refusals that must stop start-up, each naming the variable to fix. */
@@ -110,6 +113,7 @@ async function builtInIssuer(options: AuthServiceOptions, logger: Logger, revoca
     refreshTokens: createRefreshTokens({ prisma, logger, ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS }),
     revocations,
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   return { verify, mountRoutes: (app) => mountAuthRoutes(app, { verify, sessions, keys, logout: sessions.logout, logger }) };
 }
@@ -146,7 +150,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     verifyBearer: (token) => identity.verify(token),
     authenticateApiKey: createApiKeyAuthenticator({ prisma, usage }),
     mountRoutes: identity.mountRoutes,
-    apiKeys: createApiKeyService({ prisma, usage, rotationOverlapSeconds: config.API_KEY_ROTATION_OVERLAP_SECONDS }),
+    apiKeys: createApiKeyService({ prisma, usage, rotationOverlapSeconds: config.API_KEY_ROTATION_OVERLAP_SECONDS, ...(options.audit ? { audit: options.audit } : {}) }),
     close: () => usage.close(),
   };
 }

@@ -14,7 +14,11 @@ export type RefreshFailure = 'unknown' | 'expired' | 'revoked' | 'reused';
 
 export class RefreshTokenError extends Error {
   override name = 'RefreshTokenError';
-  constructor(readonly failure: RefreshFailure) {
+  constructor(
+    readonly failure: RefreshFailure,
+    /** Whose token it was (known for reuse: the audit trail records it). */
+    readonly userId?: string,
+  ) {
     super(REFRESH_MESSAGES[failure]);
   }
 }
@@ -61,7 +65,7 @@ export function createRefreshTokens(options: { prisma: PrismaClient; logger: Log
       const reused = async (): Promise<never> => {
         await revokeFamily(row.familyId);
         logger.warn({ familyId: row.familyId, userId: row.userId }, 'refresh token reused: family revoked');
-        throw new RefreshTokenError('reused');
+        throw new RefreshTokenError('reused', row.userId);
       };
       if (row.usedAt) return reused();
       if (row.expiresAt.getTime() <= Date.now()) throw new RefreshTokenError('expired');

@@ -18,7 +18,7 @@ export interface AuthRoutesOptions {
   /** Undefined with an external IdP: it logs users in, not us. */
   sessions?: Sessions;
   /** Revokes the access token (and the refresh family, built-in). */
-  logout(token: VerifiedAccessToken, refreshToken?: string): Promise<void>;
+  logout(token: VerifiedAccessToken, refreshToken?: string, meta?: { correlationId?: string }): Promise<void>;
   keys?: SigningKeyStore;
   logger: Logger;
 }
@@ -111,15 +111,15 @@ export function mountAuthRoutes(app: Express, options: AuthRoutesOptions): void 
   if (sessions) {
     app.post('/auth/login', route(async (req) => {
       const { email, password } = parseBody(loginBody, req.body);
-      return sessions.login(email, password);
+      return sessions.login(email, password, { correlationId: req.correlationId });
     }));
-    app.post('/auth/refresh', route(async (req) => sessions.refresh(parseBody(refreshBody, req.body).refreshToken)));
+    app.post('/auth/refresh', route(async (req) => sessions.refresh(parseBody(refreshBody, req.body).refreshToken, { correlationId: req.correlationId })));
   }
 
   app.post('/auth/logout', route(async (req) => {
     const token = await verify(bearerOf(req));
     const body = parseBody(logoutBody, req.body ?? undefined);
-    await logout(token, body?.refreshToken);
+    await logout(token, body?.refreshToken, { correlationId: req.correlationId });
     return { loggedOut: true };
   }));
 

@@ -7,6 +7,8 @@ import { RefreshTokenError, type RefreshTokens } from './refresh-tokens.js';
 import type { RevocationList } from './revocation.js';
 import type { AccessTokenIssuer } from './token-issuer.js';
 import type { VerifiedAccessToken } from './token-verifier.js';
+import { emailHash, type AuditMeta, type AuthAudit } from './audit.js';
+import { actorOf } from '../../../lib/src/identity.js';
 
 /** What POST /auth/login and /auth/refresh answer. */
 export interface TokenResponse {
@@ -18,9 +20,9 @@ export interface TokenResponse {
 }
 
 export interface Sessions {
-  login(email: string, password: string): Promise<TokenResponse>;
-  refresh(refreshToken: string): Promise<TokenResponse>;
-  logout(token: VerifiedAccessToken, refreshToken?: string): Promise<void>;
+  login(email: string, password: string, meta?: AuditMeta): Promise<TokenResponse>;
+  refresh(refreshToken: string, meta?: AuditMeta): Promise<TokenResponse>;
+  logout(token: VerifiedAccessToken, refreshToken?: string, meta?: AuditMeta): Promise<void>;
 }
 
 export const INVALID_CREDENTIALS = 'Invalid email or password';
@@ -33,11 +35,13 @@ export interface SessionsOptions {
   refreshTokens: RefreshTokens;
   revocations: RevocationList;
   refreshTtlSeconds: number;
+  /** Sign-ins, failed sign-ins, sign-outs and refresh-token reuse go to the audit trail. */
+  audit?: AuthAudit;
 }
 
 /** The built-in issuer's session life cycle: login, refresh rotation, logout. */
 export function createSessions(options: SessionsOptions): Sessions {
-  const { prisma, logger, issue, refreshTokens, revocations, refreshTtlSeconds } = options;
+  const { prisma, logger, issue, refreshTokens, revocations, refreshTtlSeconds, audit } = options;
   // Unknown emails are checked against this hash, so they cost the same scrypt time as a wrong password.
   const dummyHash = hashPassword(randomBytes(16).toString('base64url'));
 
@@ -47,23 +51,55 @@ export function createSessions(options: SessionsOptions): Sessions {
   }
 
   return {
-    async login(email, password) {
+    async login(email, password, meta = {}) {
       const user = await prisma.user.findUnique({ where: { email: email.trim().toLowerCase() } });
       const passwordOk = await verifyPassword(password, user?.passwordHash ?? (await dummyHash));
       if (!user || !passwordOk || user.disabled) {
         logger.info({ outcome: 'refused', userId: user?.id }, 'login refused');
+        // The reason is for auditors only; the caller always hears the same INVALID_CREDENTIALS.
+        const reason = !user ? 'unknown_email' : user.disabled ? 'account_disabled' : 'wrong_password';
+        await audit?.record({
+          actor: 'anonymous',
+          action: 'auth.login_failed',
+          resourceType: 'User',
+          resourceId: user?.id ?? 'unknown',
+          correlationId: meta.correlationId ?? null,
+          details: { reason, emailHash: emailHash(email) },
+        });
         throw unauthenticated(INVALID_CREDENTIALS);
       }
       logger.info({ outcome: 'ok', userId: user.id }, 'login');
-      return respond(user, await refreshTokens.start(user.id));
+      const response = await respond(user, await refreshTokens.start(user.id));
+      await audit?.record({
+        actor: `user:${user.id}`,
+        action: 'auth.login_succeeded',
+        resourceType: 'User',
+        resourceId: user.id,
+        correlationId: meta.correlationId ?? null,
+        details: { method: 'password', roles: user.roles, hotelIds: user.hotelIds },
+      });
+      return response;
     },
 
-    async refresh(refreshToken) {
+    async refresh(refreshToken, meta = {}) {
       let rotated;
       try {
         rotated = await refreshTokens.rotate(refreshToken);
       } catch (error) {
-        if (error instanceof RefreshTokenError) throw unauthenticated(error.message);
+        if (error instanceof RefreshTokenError) {
+          if (error.failure === 'reused' && error.userId) {
+            // A stolen refresh token, or a client replaying one: the whole family was revoked.
+            await audit?.record({
+              actor: 'anonymous',
+              action: 'auth.refresh_token_reused',
+              resourceType: 'User',
+              resourceId: error.userId,
+              correlationId: meta.correlationId ?? null,
+              details: { familyRevoked: true },
+            });
+          }
+          throw unauthenticated(error.message);
+        }
         throw error;
       }
       // Roles and hotels are read again: a change reaches the user at the next refresh, at the latest.
@@ -75,10 +111,18 @@ export function createSessions(options: SessionsOptions): Sessions {
       return respond(user, rotated.token);
     },
 
-    async logout(token, refreshToken) {
+    async logout(token, refreshToken, meta = {}) {
       if (token.jti) await revocations.revoke(token.jti, token.expiresAt);
       if (refreshToken) await refreshTokens.revokeFamilyOf(refreshToken, token.principal.id);
       logger.info({ userId: token.principal.id }, 'logout');
+      await audit?.record({
+        actor: actorOf(token.principal),
+        action: 'auth.logout',
+        resourceType: 'User',
+        resourceId: token.principal.id,
+        correlationId: meta.correlationId ?? null,
+        details: { refreshTokenRevoked: !!refreshToken },
+      });
     },
   };
 }

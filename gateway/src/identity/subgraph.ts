@@ -25,9 +25,9 @@ export function buildIdentitySchema(apiKeys: ApiKeyService): GraphQLSchema {
     },
     Mutation: {
       createApiKey: (_: unknown, { input }: { input: { name: string; scopes: string[]; hotelIds: string[]; expiresAt?: Date | null } }, ctx: GatewayContext) =>
-        apiKeys.create(input, requireIdentity(ctx)),
-      rotateApiKey: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => apiKeys.rotate(id, requireIdentity(ctx)),
-      revokeApiKey: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => apiKeys.revoke(id, requireIdentity(ctx)),
+        apiKeys.create(input, requireIdentity(ctx), { correlationId: ctx.correlationId }),
+      rotateApiKey: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => apiKeys.rotate(id, requireIdentity(ctx), { correlationId: ctx.correlationId }),
+      revokeApiKey: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => apiKeys.revoke(id, requireIdentity(ctx), { correlationId: ctx.correlationId }),
     },
   };
   const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { AUDIT_TOPIC, auditEvent } from '../../../lib/src/audit-event.js';
+import type { PrismaClient } from '../../../lib/src/db.js';
+import type { Logger } from '../../../lib/src/logger.js';
+
+/** Audit actions of the gateway's identity (docs/security.md "What is audited"). */
+export type AuthAuditAction =
+  | 'auth.login_succeeded'
+  | 'auth.login_failed'
+  | 'auth.logout'
+  | 'auth.refresh_token_reused'
+  | 'api_key.created'
+  | 'api_key.rotated'
+  | 'api_key.revoked';
+
+export interface AuthAuditEvent {
+  actor: string;
+  action: AuthAuditAction;
+  resourceType: 'User' | 'ApiKey';
+  resourceId: string;
+  /** A hotel when the event belongs to exactly one (its chain); else the platform chain. */
+  hotelId?: string | null;
+  correlationId?: string | null;
+  /** Facts only: never a password, token, secret or email (emailHash instead). */
+  details?: Record<string, unknown>;
+}
+
+/** Who, on whose behalf: what the routes and resolvers pass down for the audit trail. */
+export interface AuditMeta {
+  correlationId?: string;
+}
+
+export interface AuthAudit {
+  /** Writes the event to the gateway's outbox (in `tx` when given: the same transaction as the change). */
+  record(event: AuthAuditEvent, tx?: Pick<PrismaClient, 'identityOutbox'>): Promise<void>;
+}
+
+/**
+ * The gateway's audit producer: events go to `identity.outbox` and the gateway's OutboxRelay ships them
+ * to the audit subgraph (ordered, idempotent by event ID), so an audit outage never blocks a login.
+ * Writes that change something (API keys) write their event in the same transaction; sign-ins and
+ * failed sign-ins change nothing of ours, so their event is its own write — if the database cannot take
+ * it the sign-in fails with it (no silent gap).
+ */
+export function createAuthAudit(options: { prisma: PrismaClient; logger: Logger; onWrite?(): void }): AuthAudit {
+  return {
+    async record(event, tx) {
+      const payload = auditEvent({
+        actor: event.actor,
+        action: event.action,
+        resourceType: event.resourceType,
+        resourceId: event.resourceId,
+        hotelId: event.hotelId ?? null,
+        correlationId: event.correlationId ?? null,
+        details: event.details ?? {},
+      });
+      await (tx ?? options.prisma).identityOutbox.create({ data: { id: payload.id, topic: AUDIT_TOPIC, payload: payload as object } });
+      if (!tx) options.onWrite?.();
+    },
+  };
+}
+
+/** Correlates attempts on one account without keeping the address: a short SHA-256 of the lowercase email. */
+export const emailHash = (email: string) => createHash('sha256').update(email.trim().toLowerCase(), 'utf8').digest('hex').slice(0, 16);
+
+/** The chain an event of these hotels belongs to: the hotel's when exactly one, else the platform's. */
+export const singleHotel = (hotelIds: readonly string[]) => (hotelIds.length === 1 ? hotelIds[0]! : null);
