@@ -46,6 +46,8 @@ export interface Stack {
   /** The env each process was started with (for starting extra processes alike). */
   envFor(name: ServiceName): Record<string, string>;
   start(name: ServiceName, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  /** The running process of a service (its `child.pid` for CPU / memory readings), if started. */
+  service(name: ServiceName): ServiceProcess | undefined;
   stopService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
@@ -141,7 +143,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
-  return { urls, envFor, start, stopService, stop };
+  return { urls, envFor, start, service: (name) => running.get(name), stopService, stop };
 }
 
 export async function waitReady(url: string, timeoutMs: number): Promise<void> {
