@@ -17,6 +17,7 @@ import { admissionLimits } from './admission/limits.js';
 import { createGatewayRateLimits } from './admission/rate-limits.js';
 import { createAuthService } from './auth/index.js';
 import { createAuthAudit } from './auth/audit.js';
+import { auditExportProxy } from './audit-export.js';
 import { Supergraph } from '@apollo/federation-internals';
 import { auditIngestUrl, deliverToAudit } from '../../lib/src/audit-client.js';
 import { OutboxRelay } from '../../lib/src/outbox.js';
@@ -132,6 +133,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal, clientIp: req.ip }),
     }),
   );
+  // The auditors' streamed export (JSON lines / CSV): same authentication and budget as /graphql.
+  app.get('/audit/export', authenticate(auth), rateLimits.clientBudget, auditExportProxy({ auditUrl, signer }));
   finishHttpApp(app, 'gateway');
 
   const url = await listen(httpServer, config.port, config.HOST);

@@ -1,3 +1,4 @@
+import { auditExportRoute } from './export.js';
 import { ZodError } from 'zod';
 import { AUDIT_WRITE_SCOPE } from '../../../lib/src/audit-client.js';
 import { requireServiceScope } from '../../../lib/src/authz.js';
@@ -44,6 +45,8 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       metrics,
       events,
       routes(app) {
+        // The streamed export (JSON lines / CSV) for auditors, behind the internal token like everything else.
+        app.get('/internal/audit-export', auditExportRoute(db.prisma));
         // Producers' outbox relays deliver here (not part of the public GraphQL API): behind the internal
         // token check like everything else, and only for service principals with audit:write.
         app.post('/internal/audit-events', requireServiceScope(AUDIT_WRITE_SCOPE, 'audit'), async (req, res) => {
