@@ -20,13 +20,10 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { decodeJwt } from 'jose';
-import pg from 'pg';
 import { principalFromClaims } from '../gateway/src/auth/claims.js';
-import { createDatabase } from '../lib/src/db.js';
 import { DEVELOPMENT_INTERNAL_SECRET, InternalTokenSigner } from '../lib/src/internal-token.js';
-import { migrate } from '../lib/src/migrate.js';
-import { seedDemoData, seedId } from '../scripts/lib/seed.js';
-import { startStack, type ServiceName, type ServiceProcess, type Stack } from '../scripts/lib/stack.js';
+import type { ServiceName, ServiceProcess, Stack } from '../scripts/lib/stack.js';
+import { BENCH_HOTEL, login, post, prepareDatabase, startBenchStack } from './lib.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -36,7 +33,7 @@ const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 15100);
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
 const DATABASE = 'innkeep_bench_http';
 const USER = 'manager@grand-harbor.test';
-const HOTEL = seedId('hotel:grand-harbor');
+const HOTEL = BENCH_HOTEL;
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -92,31 +89,6 @@ function rssKB(pid: number): number {
 }
 
 // ── stack and set-up ─────────────────────────────────────────────────────────────────────────────────
-async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function post(url: string, authorization: string, query: string, variables?: Record<string, unknown>) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify({ query, variables }) });
-  return { status: response.status, body: (await response.json()) as { data?: any; errors?: any[] } };
-}
-
-async function login(base: string, email: string): Promise<string> {
-  const response = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'innkeep-demo' }) });
-  if (!response.ok) throw new Error(`login ${email}: HTTP ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { accessToken: string }).accessToken;
-}
-
 function startBareGateway(env: Record<string, string>, logFile: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-gateway.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const sink = createWriteStream(logFile, { flags: 'a' });
@@ -320,35 +292,15 @@ function printSummary(results: RoundResult[], cases: QueryCase[], settings: { ro
 
 // ── main ─────────────────────────────────────────────────────────────────────────────────────────────
 async function main() {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  console.log(`Preparing database ${DATABASE} …`);
-  const databaseUrl = await recreateDatabase(adminUrl, DATABASE);
-  await migrate(databaseUrl);
-  const db = createDatabase({ url: databaseUrl, poolSize: 2, acquireTimeoutMs: 5000, applicationName: 'innkeep-bench-seed' });
-  await seedDemoData(db.prisma);
-  const rooms = (await db.prisma.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id::text AS id FROM hotel.rooms WHERE hotel_id = $1::uuid ORDER BY number`, HOTEL)).map((r) => r.id);
-  await db.close();
-
+  const { url: databaseUrl, rooms } = await prepareDatabase(DATABASE);
   const logDir = path.resolve('.data/bench-logs');
-  const runId = Date.now();
   const secret = process.env.INTERNAL_TOKEN_SECRET ?? DEVELOPMENT_INTERNAL_SECRET;
   console.log('Starting the stack …');
-  const stack: Stack = await startStack({
-    env: {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
-      INTERNAL_TOKEN_SECRET: secret,
-      RATE_LIMITS_FILE: path.resolve('tests/setup/rate-limits.yaml'),
-      RATE_LIMIT_KEY_PREFIX: `innkeep:bench-http:${runId}:rl:`,
-      EVENTS_CHANNEL_PREFIX: `innkeep:bench-http:${runId}:events:`,
-      ACCESS_TOKEN_TTL_SECONDS: '3600',
-      DB_POOL_SIZE: '10',
-    },
-    ports: { gateway: PORT_BASE, hotel: PORT_BASE + 1, booking: PORT_BASE + 2, pms: PORT_BASE + 3, audit: PORT_BASE + 4, vendor: PORT_BASE + 10 },
-    logDir,
+  const stack: Stack = await startBenchStack({
+    databaseUrl,
+    portBase: PORT_BASE,
+    runName: 'bench-http',
+    env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600' },
   });
   const services = Object.fromEntries((['gateway', 'hotel', 'booking', 'pms', 'audit', 'vendor'] as const).map((n) => [n, stack.service(n)!])) as Record<ServiceName, ServiceProcess>;
   const bareUrl = `http://127.0.0.1:${PORT_BASE + 20}/graphql`;

@@ -19,47 +19,20 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { createDatabase } from '../lib/src/db.js';
-import { migrate } from '../lib/src/migrate.js';
-import { seedDemoData, seedId } from '../scripts/lib/seed.js';
-import { startStack, type Stack } from '../scripts/lib/stack.js';
+import type { Stack } from '../scripts/lib/stack.js';
+import { BENCH_HOTEL, login, post, prepareDatabase, startBenchStack } from './lib.js';
 
 const SUBSCRIBER_COUNTS = (process.env.BENCH_SUBSCRIBERS ?? '1000,5000').split(',').map(Number);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 150);
 const BURST = Number(process.env.BENCH_BURST ?? 30);
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 15000);
-const HOTEL = seedId('hotel:grand-harbor');
+const HOTEL = BENCH_HOTEL;
 const QUERY = `subscription Feed($h: ID!) { bookingChanged(hotelId: $h) { type booking { id reference status guest { name } room { number status } hotel { name } pms { syncStatus } } } }`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
-
-async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-  return (await response.json()) as { data?: any; errors?: any[] };
-}
-
-async function login(base: string, email: string): Promise<string> {
-  const response = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'innkeep-demo' }) });
-  return ((await response.json()) as { accessToken: string }).accessToken;
-}
 
 async function gatewayRss(base: string): Promise<number> {
   const text = await (await fetch(`${base}/metrics`)).text();
@@ -96,32 +69,12 @@ class Subscriber {
 }
 
 async function main() {
-  const adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  console.log('Preparing database innkeep_bench …');
-  const databaseUrl = await recreateDatabase(adminUrl, 'innkeep_bench');
-  await migrate(databaseUrl);
-  const db = createDatabase({ url: databaseUrl, poolSize: 2, acquireTimeoutMs: 5000, applicationName: 'innkeep-bench-seed' });
-  await seedDemoData(db.prisma);
-  const rooms = await db.prisma.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id FROM hotel.rooms WHERE hotel_id = $1::uuid`, HOTEL);
-  await db.close();
-
-  const logDir = path.resolve('.data/bench-logs');
-  const stack: Stack = await startStack({
-    env: {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
-      RATE_LIMITS_FILE: path.resolve('tests/setup/rate-limits.yaml'),
-      RATE_LIMIT_KEY_PREFIX: `innkeep:bench:${Date.now()}:rl:`,
-      EVENTS_CHANNEL_PREFIX: `innkeep:bench:${Date.now()}:events:`,
-      WS_MAX_CONNECTIONS_PER_CLIENT: '10000',
-      WS_MAX_CONNECTIONS: '100000',
-      DB_POOL_SIZE: '10',
-    },
-    ports: { gateway: PORT_BASE, hotel: PORT_BASE + 1, booking: PORT_BASE + 2, pms: PORT_BASE + 3, audit: PORT_BASE + 4, vendor: PORT_BASE + 10 },
-    logDir,
+  const { url: databaseUrl, rooms } = await prepareDatabase('innkeep_bench');
+  const stack: Stack = await startBenchStack({
+    databaseUrl,
+    portBase: PORT_BASE,
+    runName: 'bench',
+    env: { WS_MAX_CONNECTIONS_PER_CLIENT: '10000', WS_MAX_CONNECTIONS: '100000' },
   });
   const base = stack.urls.gateway;
   const graphql = `${base}/graphql`;
@@ -134,8 +87,8 @@ async function main() {
       for (;;) {
         day += 1;
         const room = rooms[day % rooms.length]!;
-        const answer = await gql(graphql, token, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, {
-          input: { hotelId: HOTEL, roomId: room.id, checkIn: isoDay(day), checkOut: isoDay(day + 1), guest: { name: 'Bench Guest', email: 'bench@example.test' } },
+        const { body: answer } = await post(graphql, `Bearer ${token}`, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, {
+          input: { hotelId: HOTEL, roomId: room, checkIn: isoDay(day), checkOut: isoDay(day + 1), guest: { name: 'Bench Guest', email: 'bench@example.test' } },
         });
         if (answer.data?.createBooking?.id) return answer.data.createBooking.id as string;
         if (answer.errors?.[0]?.extensions?.code !== 'CONFLICT') throw new Error(JSON.stringify(answer.errors));

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { adminQuery, databaseUrl, dropDatabase, recreateDatabase } from '../../scripts/lib/database.js';
 import { TEST_PORT_BASE } from '../setup/state.js';
 
 /**
@@ -9,29 +9,15 @@ import { TEST_PORT_BASE } from '../setup/state.js';
 export function scratchDatabase(name: string) {
   const adminUrl = process.env.INNKEEP_ADMIN_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
   const database = TEST_PORT_BASE === 14000 ? name : `${name}_${TEST_PORT_BASE}`;
-  const u = new URL(adminUrl);
-  u.pathname = `/${database}`;
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
   return {
     name: database,
     adminUrl,
-    url: u.toString(),
-    admin,
+    url: databaseUrl(adminUrl, database),
+    admin: (text: string) => adminQuery(adminUrl, text),
     /** Drops any leftover of an earlier run and creates it empty. */
     async create(): Promise<void> {
-      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin(`CREATE DATABASE ${database}`);
+      await recreateDatabase(adminUrl, database);
     },
-    async drop(): Promise<void> {
-      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    },
+    drop: () => dropDatabase(adminUrl, database),
   };
 }

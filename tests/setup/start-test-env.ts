@@ -6,12 +6,12 @@
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { createDatabase } from '../../lib/src/db.js';
 import { postgresAnswers, startEmbeddedPostgres } from '../../lib/src/embedded-db.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { redisAnswers } from '../../lib/src/redis.js';
 import { seedDemoData } from '../../scripts/lib/seed.js';
+import { recreateDatabase } from '../../scripts/lib/database.js';
 import { startStack } from '../../scripts/lib/stack.js';
 import { TEST_DATABASE, TEST_PORT_BASE, TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
 
@@ -72,20 +72,6 @@ export default async function globalSetup(): Promise<void> {
     INNKEEP_VENDOR_URL: stack.urls.vendor,
     INNKEEP_LOG_DIR: TEST_LOG_DIR,
   });
-}
-
-async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 const redact = (url: string) => url.replace(/\/\/([^:/@]+):[^@]+@/, '//$1:***@');

@@ -32,6 +32,18 @@ describe('EventQueue', () => {
     expect(queue.push(1)).toBe(false);
   });
 
+  it('reports its end once, whether the reader left or the source ended', async () => {
+    let ends = 0;
+    const left = new EventQueue<number>({ capacity: 1, onReturn: () => undefined, onEnd: () => ends++ });
+    await left.return();
+    left.end();
+    expect(ends).toBe(1);
+    const ended = new EventQueue<number>({ capacity: 1, onReturn: () => undefined, onEnd: () => ends++ });
+    ended.end();
+    await ended.return();
+    expect(ends).toBe(2);
+  });
+
   it('a reader waiting gets the item directly (nothing is buffered)', async () => {
     const queue = new EventQueue<string>({ capacity: 1, onReturn: () => undefined });
     const pending = queue.next();

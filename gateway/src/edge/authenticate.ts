@@ -10,6 +10,13 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The token of `Bearer <token>` (HTTP header or graphql-ws connection_init); AuthenticationError otherwise. */
+export function bearerToken(authorization: string): string {
+  const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization);
+  if (!match) throw new AuthenticationError('malformed', 'The Authorization header must be "Bearer <access token>"');
+  return match[1]!;
+}
+
 /**
  * Establishes the caller: `Authorization: Bearer <JWT>` or `X-API-Key`, else anonymous (rules decide what
  * anonymous may do). Credentials that are present but bad end the request here: HTTP 401,
@@ -21,9 +28,7 @@ export function authenticate(auth: AuthService): RequestHandler {
     const apiKey = req.headers['x-api-key'];
     try {
       if (authorization) {
-        const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization);
-        if (!match) throw new AuthenticationError('malformed', 'The Authorization header must be "Bearer <access token>"');
-        req.principal = await auth.authenticateBearer(match[1]!);
+        req.principal = await auth.authenticateBearer(bearerToken(authorization));
       } else if (typeof apiKey === 'string' && apiKey.length > 0) {
         req.principal = await auth.authenticateApiKey(apiKey);
       } else {

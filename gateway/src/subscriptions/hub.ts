@@ -13,8 +13,8 @@ export interface HubOptions {
   engine: FederatedSubscriptionEngine;
   upstream: SubgraphSubscriptions;
   logger: Logger;
-  /** Shapes one error (the gateway's formatError: codes, masking) — applied once per event, not per subscriber. */
-  formatError(error: GraphQLError): GraphQLFormattedError;
+  /** Shapes one error (codes, masking, correlation ID) — applied once per event, not per subscriber. */
+  formatError(error: GraphQLError, correlationId: string): GraphQLFormattedError;
   /** Starts the deadline of one event's execution; returns its cleanup. */
   startDeadline(context: object): () => void;
   bufferEvents: number;
@@ -31,6 +31,8 @@ export interface SubscribeRequest {
   context: GatewayContext;
   /** The subscriber is too slow (buffer full): the caller closes its socket. */
   onSlowConsumer(): void;
+  /** Once, when this subscriber's subscription ends (it left, or the shared subscription ended). */
+  onEnd?(): void;
   /** Bytes still queued on the subscriber's socket (ws `bufferedAmount`). */
   bufferedBytes(): number;
   maxBufferedBytes: number;
@@ -99,7 +101,8 @@ class SharedSubscription {
   finished = false;
   /** Each subscriber's queue, with how an event is handed to it (slow-consumer check included). */
   private readonly subscribers = new Map<EventQueue<FormattedExecutionResult>, (result: FormattedExecutionResult) => void>();
-  private readonly backlog: ExecutionResult[] = [];
+  /** Upstream events waiting for their execution, then (once) the end: an error result for everyone, or nothing. */
+  private readonly backlog: Array<{ event: ExecutionResult } | { end: FormattedExecutionResult | null }> = [];
   private draining = false;
   private unsubscribeUpstream: (() => void) | null = null;
   private readonly log: Logger;
@@ -120,6 +123,7 @@ class SharedSubscription {
     const queue = new EventQueue<FormattedExecutionResult>({
       capacity: this.options.bufferEvents,
       onReturn: () => this.remove(queue),
+      ...(request.onEnd ? { onEnd: request.onEnd } : {}),
     });
     const slow = () => {
       request.context.log.warn({ subscription: this.key.slice(0, 12) }, 'slow subscriber cut off: too many undelivered events');
@@ -165,13 +169,13 @@ class SharedSubscription {
       this.enqueueFinal(this.failure(ErrorCode.SERVICE_UNAVAILABLE, 'Events arrive faster than they can be delivered; subscribe again', 'OVERLOADED'));
       return;
     }
-    this.backlog.push(event);
+    this.backlog.push({ event });
     void this.drain();
   }
 
   /** The last thing subscribers get (an error result, or nothing), after the events already in the backlog. */
   private enqueueFinal(result: FormattedExecutionResult | null): void {
-    this.backlog.push({ __final: result } as unknown as ExecutionResult);
+    this.backlog.push({ end: result });
     void this.drain();
   }
 
@@ -181,14 +185,13 @@ class SharedSubscription {
     this.draining = true;
     try {
       while (this.backlog.length > 0 && !this.finished) {
-        const event = this.backlog.shift()!;
-        if ('__final' in event) {
-          const final = (event as unknown as { __final: FormattedExecutionResult | null }).__final;
-          if (final) for (const deliver of [...this.subscribers.values()]) deliver(final);
+        const next = this.backlog.shift()!;
+        if ('end' in next) {
+          if (next.end) for (const deliver of [...this.subscribers.values()]) deliver(next.end);
           this.finish();
           return;
         }
-        const result = await this.execute(event);
+        const result = await this.execute(next.event);
         for (const deliver of [...this.subscribers.values()]) deliver(result);
       }
     } finally {
@@ -207,7 +210,7 @@ class SharedSubscription {
       failed = !!result.errors?.length;
       return {
         ...(result.data !== undefined ? { data: result.data } : {}),
-        ...(result.errors?.length ? { errors: result.errors.map((e) => this.shape(e as GraphQLError, correlationId)) } : {}),
+        ...(result.errors?.length ? { errors: result.errors.map((e) => this.options.formatError(e as GraphQLError, correlationId)) } : {}),
       };
     } catch (error) {
       failed = true;
@@ -217,11 +220,6 @@ class SharedSubscription {
       stopDeadline();
       this.options.onEventExecuted?.(this.first.plan.subgraph, performance.now() - started, this.subscribers.size, failed);
     }
-  }
-
-  private shape(error: GraphQLError, correlationId: string): GraphQLFormattedError {
-    const formatted = this.options.formatError(error);
-    return { ...formatted, extensions: { ...formatted.extensions, correlationId: formatted.extensions?.correlationId ?? correlationId } };
   }
 
   private failure(code: ErrorCode, message: string, reason: string, correlationId: string = newCorrelationId()): FormattedExecutionResult {

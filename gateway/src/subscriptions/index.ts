@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { ApolloGateway, GraphQLDataSource } from '@apollo/gateway';
-import type { GraphQLError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { createFormatError } from '../../../lib/src/errors.js';
 import type { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import type { Logger } from '../../../lib/src/logger.js';
@@ -57,7 +57,16 @@ export function createSubscriptions(options: SubscriptionsOptions) {
     onCount: (subgraph, delta) => upstreamGauge.inc({ subgraph }, delta),
   });
   const formatError = createFormatError({ service: 'gateway', maskInternalErrors: options.production });
-  const shape = (error: GraphQLError) => formatError(error.toJSON(), error);
+  // The one error shape of the WebSocket side (Apollo Server's formatError and armor's suggestion
+  // blocking do not run here): codes, masking, no field suggestions, the event's correlation ID.
+  const shape = (error: GraphQLError, correlationId: string): GraphQLFormattedError => {
+    const formatted = formatError(error.toJSON(), error);
+    return {
+      ...formatted,
+      message: formatted.message.replace(/ Did you mean .*\?$/, ''),
+      extensions: { ...formatted.extensions, correlationId: formatted.extensions?.correlationId ?? correlationId },
+    };
+  };
   const hub = new SubscriptionHub({
     engine,
     upstream,

@@ -11,7 +11,15 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   private closed = false;
   private returned = false;
 
-  constructor(private readonly options: { capacity: number; onReturn(): void }) {}
+  constructor(
+    private readonly options: {
+      capacity: number;
+      /** The reader left (client `complete`, socket closed, cut off): release the source. */
+      onReturn(): void;
+      /** Once, when the queue ends for any reason (the reader left, or the source ended). */
+      onEnd?(): void;
+    },
+  ) {}
 
   /** Hands an item to the reader; false when the queue is full (the reader is too slow) or closed. */
   push(item: T): boolean {
@@ -31,6 +39,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   end(): void {
     if (this.closed) return;
     this.closed = true;
+    this.options.onEnd?.();
     if (this.waiting && this.items.length === 0) {
       const resolve = this.waiting;
       this.waiting = null;

@@ -11,6 +11,7 @@ import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
 import { isAuthenticationError, type AuthService } from '../auth/index.js';
 import type { GatewayContext } from '../context.js';
+import { bearerToken } from '../edge/authenticate.js';
 import type { FederatedSubscriptionEngine, SubscriptionPlan } from './engine.js';
 import type { SubscriptionHub } from './hub.js';
 
@@ -50,7 +51,8 @@ export interface SubscriptionServerOptions {
   /** The admission limits HTTP uses (depth, cost, aliases, directives; token limit). */
   validationRules: ValidationRule[];
   maxTokens: number;
-  formatError(error: GraphQLError): GraphQLFormattedError;
+  /** The WebSocket side's error shape (index.ts): codes, masking, no suggestions, correlation ID. */
+  formatError(error: GraphQLError, correlationId: string): GraphQLFormattedError;
 }
 
 /** What a connection knows about its caller, from connection_init. */
@@ -110,8 +112,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     const apiKey = typeof params?.apiKey === 'string' ? params.apiKey : undefined;
     const clientIp = request.socket.remoteAddress;
     if (authorization) {
-      const token = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(authorization)?.[1];
-      if (!token) throw Object.assign(new Error('connection_init authorization must be "Bearer <access token>"'), { close: CloseCodes.Unauthorized });
+      const token = bearerToken(authorization);
       const verified = await auth.verifyBearer(token);
       return {
         principal: verified.principal,
@@ -136,11 +137,6 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
     else perClient.set(session.clientKey, left);
   };
 
-  const shapeErrors = (errors: readonly GraphQLError[], correlationId: string) =>
-    errors.map((e) => {
-      const formatted = options.formatError(e);
-      return { ...formatted, message: formatted.message.replace(/ Did you mean .*\?$/, ''), extensions: { ...formatted.extensions, correlationId: formatted.extensions?.correlationId ?? correlationId } };
-    });
   // graphql-ws hands `subscribe` only the execution args: remember which socket each operation's context
   // belongs to, so a slow subscriber's own socket can be closed.
   const sockets = new WeakMap<GatewayContext, WsExtra>();
@@ -157,7 +153,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         try {
           identity = await authenticate(ctx.connectionParams, request);
         } catch (error) {
-          if (isAuthenticationError(error) || (error as { close?: number }).close) {
+          if (isAuthenticationError(error)) {
             log.info({ reason: (error as { reason?: string }).reason }, 'WebSocket connection refused: bad credential');
             closeSocket(socket, CloseCodes.Unauthorized, `Unauthorized: ${(error as Error).message}`.slice(0, 120), 'unauthorized');
             return false;
@@ -263,36 +259,23 @@ export function startSubscriptionServer(options: SubscriptionServerOptions) {
         const { gateway, plan, query } = args.contextValue as OperationContext;
         subscriptions.inc();
         const extra = sockets.get(gateway);
-        const iterator = hub.subscribe({
+        return hub.subscribe({
           query,
           plan,
           variables: (args.variableValues ?? {}) as Record<string, unknown>,
           context: gateway,
           onSlowConsumer: () => extra && closeSocket(extra.socket, CloseCodes.SlowConsumer, 'Slow consumer: too many undelivered events', 'slow_consumer'),
+          onEnd: () => subscriptions.dec(),
           bufferedBytes: () => extra?.socket.bufferedAmount ?? 0,
           maxBufferedBytes: config.SUBSCRIPTION_MAX_BUFFERED_BYTES,
-        });
-        const originalReturn = iterator.return!.bind(iterator);
-        let counted = true;
-        const uncount = () => {
-          if (counted) subscriptions.dec();
-          counted = false;
-        };
-        iterator.return = () => {
-          uncount();
-          return originalReturn();
-        };
-        const originalNext = iterator.next.bind(iterator);
-        iterator.next = async () => {
-          const result = await originalNext();
-          if (result.done) uncount();
-          return result;
-        };
-        return iterator as never;
+        }) as never;
       },
       // Results are shaped once per event by the hub (shared by every subscriber): send them as they are.
       onNext: (_ctx, _id, _payload, _args, result) => result as never,
-      onError: (ctx: WsContext, _id, _payload, errors) => shapeErrors(errors, ctx.extra.session?.correlationId ?? newCorrelationId()),
+      onError: (ctx: WsContext, _id, _payload, errors) => {
+        const correlationId = ctx.extra.session?.correlationId ?? newCorrelationId();
+        return errors.map((e) => options.formatError(e, correlationId));
+      },
     },
     wss,
     config.WS_KEEPALIVE_MS || undefined,
