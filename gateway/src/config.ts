@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from '../../lib/src/config.js';
+import { auditStreamConfigShape, baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from '../../lib/src/config.js';
 import { assertProductionReady } from '../../lib/src/production-guard.js';
 import { servicePort, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { authConfigShape, DEVELOPMENT_KEY_ENCRYPTION_SECRET } from './auth/config.js';
@@ -19,6 +19,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Per-field limits, client budgets, login limit (docs/rate-limits.md). */
       ...rateLimitConfigShape,
       ...internalAuthConfigShape,
+      ...auditStreamConfigShape,
       ...authConfigShape,
       /** Upstream policies: timeouts, deadline, breakers, retries, bulkheads (docs/resilience.md). */
       ...upstreamConfigShape,

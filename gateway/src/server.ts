@@ -19,8 +19,7 @@ import { createAuthService } from './auth/index.js';
 import { createAuthAudit } from './auth/audit.js';
 import { auditExportProxy } from './audit-export.js';
 import { Supergraph } from '@apollo/federation-internals';
-import { auditIngestUrl, deliverToAudit } from '../../lib/src/audit-client.js';
-import { OutboxRelay } from '../../lib/src/outbox.js';
+import { createServiceAuditOutbox } from '../../lib/src/audit-stream.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { mountDashboard } from './dashboard/index.js';
@@ -47,13 +46,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   // Sign-ins, sign-outs and API-key changes: identity.outbox → the audit subgraph (as booking does).
   const auditUrl = config.urlOverrides.audit ?? Supergraph.build(supergraphSdl).subgraphs().get('audit')?.url;
   if (!auditUrl) throw new Error('The supergraph has no audit subgraph URL; set AUDIT_URL');
-  const auditRelay = new OutboxRelay({
-    pool: db.pool,
-    table: 'identity.outbox',
-    logger,
-    deliver: (messages) => deliverToAudit(auditIngestUrl(auditUrl), messages, { name: 'gateway', signer }),
-  });
-  const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.kick() });
+  const auditRelay = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger });
+  const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.afterCommit() });
   auditRelay.start();
   const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production, audit });
   // Client budgets, the login limiter and `@rateLimit` on identity fields (docs/rate-limits.md).

@@ -54,6 +54,12 @@ export const eventsConfigShape = {
   EVENTS_SUBSCRIBER_BUFFER: z.coerce.number().int().min(1).max(100_000).default(1000),
 };
 
+/** The audit trail's transport (lib/src/audit-stream.ts). */
+export const auditStreamConfigShape = {
+  /** Redis Stream the outbox relays append audit events to and the audit subgraph reads (one per deployment). */
+  AUDIT_STREAM_KEY: z.string().min(1).max(200).default('innkeep:audit:events'),
+};
+
 /** Signed trust between Innkeep's processes (lib/src/internal-token.ts). */
 export const internalAuthConfigShape = {
   /** Shared by the gateway and the subgraphs; at least 32 characters. Production refuses the default. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assertProductionReady } from './production-guard.js';
-import { baseConfigShape, databaseConfigShape, eventsConfigShape, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from './config.js';
+import { baseConfigShape, databaseConfigShape, auditStreamConfigShape, eventsConfigShape, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from './config.js';
 
 /** Default ports (GUIDE §3); each is overridable by its `<NAME>_PORT` variable. */
 export const DEFAULT_PORTS = { gateway: 4000, hotel: 4001, booking: 4002, pms: 4003, audit: 4004, vendor: 4010 } as const;
@@ -21,7 +21,7 @@ export function servicePort(name: keyof typeof DEFAULT_PORTS, env: NodeJS.Proces
   return parseConfig(name, { [variable]: z.coerce.number().int().min(0).max(65535).default(DEFAULT_PORTS[name]) }, env)[variable] as number;
 }
 
-const subgraphShape = { ...baseConfigShape, ...databaseConfigShape, ...redisConfigShape, ...internalAuthConfigShape, ...rateLimitConfigShape, ...eventsConfigShape };
+const subgraphShape = { ...baseConfigShape, ...databaseConfigShape, ...redisConfigShape, ...internalAuthConfigShape, ...rateLimitConfigShape, ...eventsConfigShape, ...auditStreamConfigShape };
 
 /** The configuration every subgraph process parses at start-up, plus its own extra keys. */
 export function loadSubgraphConfig<S extends z.ZodRawShape>(name: SubgraphName, extra: S, env: NodeJS.ProcessEnv = process.env) {

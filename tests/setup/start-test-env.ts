@@ -46,6 +46,7 @@ export default async function globalSetup(): Promise<void> {
     RATE_LIMIT_KEY_PREFIX: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:rl:`,
     // Event channels of this run only: concurrent runs on the same Redis never see each other's events.
     EVENTS_CHANNEL_PREFIX: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:events:`,
+    AUDIT_STREAM_KEY: `innkeep:test:${TEST_PORT_BASE}:${Date.now()}:audit-stream`,
   });
   const stack = await startStack({
     env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'debug', NODE_ENV: 'test', DB_POOL_SIZE: '10',

@@ -8,7 +8,8 @@ import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
 import { permissions } from './permissions.js';
 import { resolvers, type AuditContext } from './resolvers.js';
-import { AuditTrail, createAuditLoaders } from './trail.js';
+import { AuditTrail, auditEventInput, createAuditLoaders } from './trail.js';
+import { AuditStreamConsumer } from '../../../lib/src/audit-stream.js';
 import { createEventBus, PLATFORM_SCOPE, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 
@@ -30,7 +31,21 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       }
     },
   });
-  return startSubgraph<AuditContext>(
+  // Producers' relays append to the audit stream (lib/src/audit-stream.ts); without Redis (development)
+  // they post to /internal/audit-events below instead.
+  const consumer = config.REDIS_URL
+    ? new AuditStreamConsumer({
+        url: config.REDIS_URL,
+        key: config.AUDIT_STREAM_KEY,
+        secret: config.INTERNAL_TOKEN_SECRET,
+        sink: { append: (events) => trail.append({ events }) },
+        parse: (event) => auditEventInput.parse(event),
+        logger,
+        connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
+      })
+    : undefined;
+  consumer?.start();
+  const service = await startSubgraph<AuditContext>(
     {
       name: 'audit',
       schemaFile: new URL('../schema.graphql', import.meta.url),
@@ -66,4 +81,11 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       },
     },
   );
+  return {
+    ...service,
+    stop: async () => {
+      await consumer?.stop();
+      await service.stop();
+    },
+  };
 }

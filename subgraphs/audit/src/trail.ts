@@ -8,25 +8,21 @@ import { oneByKey } from '../../../lib/src/loaders.js';
 
 const MAX_PAGE = 200;
 
-/** What producers may send to `/internal/audit-events`. */
-export const ingestBody = z.object({
-  events: z
-    .array(
-      z.object({
-        id: z.string().regex(UUID),
-        occurredAt: z.iso.datetime({ offset: true }),
-        actor: z.string().min(1).max(200),
-        action: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/),
-        resourceType: z.string().min(1).max(100),
-        resourceId: z.string().min(1).max(200),
-        hotelId: z.string().regex(UUID).nullable(),
-        correlationId: z.string().max(128).nullable(),
-        details: z.record(z.string(), z.unknown()),
-      }),
-    )
-    .min(1)
-    .max(1000),
+/** One event as producers send it (the audit stream's entries, `/internal/audit-events` bodies). */
+export const auditEventInput = z.object({
+  id: z.string().regex(UUID),
+  occurredAt: z.iso.datetime({ offset: true }),
+  actor: z.string().min(1).max(200),
+  action: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/),
+  resourceType: z.string().min(1).max(100),
+  resourceId: z.string().min(1).max(200),
+  hotelId: z.string().regex(UUID).nullable(),
+  correlationId: z.string().max(128).nullable(),
+  details: z.record(z.string(), z.unknown()),
 });
+
+/** What producers may send to `/internal/audit-events`. */
+export const ingestBody = z.object({ events: z.array(auditEventInput).min(1).max(1000) });
 
 const filterInput = z
   .object({

@@ -2,13 +2,12 @@ import { z } from 'zod';
 import { serviceDatabase } from '../../../lib/src/db.js';
 import { EntityClient } from '../../../lib/src/entity-client.js';
 import { createLogger } from '../../../lib/src/logger.js';
-import { OutboxRelay } from '../../../lib/src/outbox.js';
 import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
 import { Bookings, createBookingLoaders } from './bookings.js';
 import { HotelInventory } from './inventory.js';
 import { resolvers, type BookingContext } from './resolvers.js';
-import { auditIngestUrl, deliverToAudit } from '../../../lib/src/audit-client.js';
+import { createServiceAuditOutbox } from '../../../lib/src/audit-stream.js';
 import { servicePrincipal } from '../../../lib/src/authz.js';
 import { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import { bookingVisibility, permissions } from './permissions.js';
@@ -35,12 +34,8 @@ export async function start(config: BookingConfig): Promise<RunningService> {
   const db = serviceDatabase(config, 'booking', logger);
   // Peer calls carry booking's own service identity, never the caller's.
   const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'booking', config.INTERNAL_TOKEN_TTL_SECONDS);
-  const relay = new OutboxRelay({
-    pool: db.pool,
-    table: 'booking.outbox',
-    logger,
-    deliver: (messages) => deliverToAudit(auditIngestUrl(config.AUDIT_URL), messages, { name: 'booking', signer }),
-  });
+  // Booking audit events: booking.outbox (same transaction as the change) → the audit stream.
+  const audit = createServiceAuditOutbox({ config, producer: 'booking', table: 'booking.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
   const inventory = new HotelInventory(
     new EntityClient({
       url: config.HOTEL_URL,
@@ -60,10 +55,10 @@ export async function start(config: BookingConfig): Promise<RunningService> {
     prisma: db.prisma,
     transactionOptions: db.transactionOptions,
     inventory,
-    onOutboxWrite: () => relay.kick(),
+    onOutboxWrite: () => audit.afterCommit(),
     onChanged: (change) => feed.changed(change),
   });
-  relay.start();
+  audit.start();
 
   return startSubgraph<BookingContext>(
     {
@@ -80,7 +75,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       metrics,
       events,
       onStop: async () => {
-        await relay.stop();
+        await audit.stop();
         await feed.drain();
       },
     },

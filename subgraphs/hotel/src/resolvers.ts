@@ -1,3 +1,4 @@
+import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { Hotel, Room, RoomStatus, RoomType } from '../../../lib/src/db.js';
 import { money } from '../../../lib/src/money.js';
@@ -14,6 +15,8 @@ export interface HotelContext extends SubgraphContext {
   loaders: CatalogLoaders;
   /** Live subscriptions listen here (lib/src/events.ts). */
   events: EventBus;
+  /** hotel's audit producer (hotel.outbox → the audit stream): `audit.record(fact, tx?)`. */
+  audit: AuditOutbox;
 }
 
 const ref = (id: string) => (isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');

@@ -1,6 +1,8 @@
 import { serviceDatabase } from '../../../lib/src/db.js';
 import { createLogger } from '../../../lib/src/logger.js';
-import { loadSubgraphConfig } from '../../../lib/src/service-config.js';
+import { z } from 'zod';
+import { loadSubgraphConfig, subgraphUrl } from '../../../lib/src/service-config.js';
+import { createServiceAuditOutbox } from '../../../lib/src/audit-stream.js';
 import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js';
 import { Catalog, createCatalogLoaders } from './catalog.js';
 import { permissions } from './permissions.js';
@@ -9,22 +11,24 @@ import { createEventBus, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 
 export type HotelConfig = ReturnType<typeof loadHotelConfig>;
-export const loadHotelConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('hotel', {}, env);
+export const loadHotelConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('hotel', { AUDIT_URL: z.url().default(subgraphUrl('audit', env)) }, env);
 
 export async function start(config: HotelConfig): Promise<RunningService> {
   const logger = createLogger('hotel', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'hotel', logger);
   const metrics = createMetrics('hotel');
   const events = createEventBus(config, { service: 'hotel', logger, metrics });
+  // Room status and catalog changes: hotel.outbox → the audit stream.
+  const audit = createServiceAuditOutbox({ config, producer: 'hotel', table: 'hotel.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
   // After the write committed: the room row as Room resolves it (roomStatusChanged).
   const catalog = new Catalog(db.prisma, { onRoomStatusChanged: (room) => void events.publish(topic('room-status', room.hotelId), room) });
-  return startSubgraph<HotelContext>(
+  const running = await startSubgraph<HotelContext>(
     {
       name: 'hotel',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, catalog, events, loaders: createCatalogLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, catalog, events, audit, loaders: createCatalogLoaders(db.prisma) }),
     },
     {
       config,
@@ -32,6 +36,9 @@ export async function start(config: HotelConfig): Promise<RunningService> {
       db,
       metrics,
       events,
+      onStop: () => audit.stop(),
     },
   );
+  audit.start();
+  return running;
 }

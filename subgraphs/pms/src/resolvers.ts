@@ -1,3 +1,4 @@
+import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { isGranted } from '../../../lib/src/authz.js';
 import type { PmsConnection } from '../../../lib/src/db.js';
@@ -13,6 +14,8 @@ export interface PmsContext extends SubgraphContext {
   loaders: PmsLoaders;
   /** Live subscriptions listen here (lib/src/events.ts). */
   events: EventBus;
+  /** pms's audit producer (pms.outbox → the audit stream): `audit.record(fact, tx?)`. */
+  audit: AuditOutbox;
 }
 type Ctx = PmsContext;
 

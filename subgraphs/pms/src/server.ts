@@ -16,12 +16,14 @@ import { resolvers, type PmsContext } from './resolvers.js';
 import { BOOKINGS_READ_SCOPE, createPmsLoaders, PmsSync } from './sync.js';
 import { VendorClient } from './vendor-client.js';
 import { createEventBus, topic } from '../../../lib/src/events.js';
+import { createServiceAuditOutbox } from '../../../lib/src/audit-stream.js';
 
 export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
     'pms',
     {
       BOOKING_URL: z.url().default(subgraphUrl('booking', env)),
+      AUDIT_URL: z.url().default(subgraphUrl('audit', env)),
       PMS_VENDOR_URL: z.url().default('http://127.0.0.1:4010'),
       PMS_VENDOR_TOKEN: z.string().min(8).default('fake-vendor-token'),
       PMS_VENDOR_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
@@ -63,6 +65,8 @@ export async function start(config: PmsConfig): Promise<RunningService> {
   const db = serviceDatabase(config, 'pms', logger);
   const metrics = createMetrics('pms');
   const events = createEventBus(config, { service: 'pms', logger, metrics });
+  // PMS connection changes, syncs and webhook refusals: pms.outbox → the audit stream.
+  const audit = createServiceAuditOutbox({ config, producer: 'pms', table: 'pms.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
   const policies = new VendorPolicies(
     {
       timeoutMs: config.PMS_VENDOR_TIMEOUT_MS,
@@ -113,7 +117,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, pms, events, loaders: createPmsLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, pms, events, audit, loaders: createPmsLoaders(db.prisma) }),
     },
     {
       config,
@@ -122,10 +126,14 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       metrics,
       events,
       readyDetails: () => ({ vendorCircuits: policies.openCircuits() }),
-      onStop: () => worker.stop(),
+      onStop: async () => {
+        await worker.stop();
+        await audit.stop();
+      },
     },
   );
   // Drains syncs queued while the vendor was unreachable (by this or any other pms replica).
   worker.start();
+  audit.start();
   return running;
 }
