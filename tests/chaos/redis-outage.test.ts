@@ -7,34 +7,21 @@
  * public queries keep being served and the gateway stays ready (Redis is a non-critical readiness check);
  * a hung Redis fails within the command timeout; when Redis is back the gateway reconnects by itself.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { redisAnswers } from '../../lib/src/redis.js';
 import { extraPort } from '../setup/state.js';
 import { DEMO_PASSWORD, eventually, gql } from '../e2e/support.js';
-import { readiness, sleep, startProcess, type Proc } from './support.js';
+import { ownRedis, readiness, sleep, startProcess, type Proc } from './support.js';
 
 const COMMAND_TIMEOUT_MS = 500;
 
 describe('chaos: Redis is killed, restarted and hangs under the gateway', () => {
-  const redisPort = extraPort(30);
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  let redis: ChildProcess | undefined;
+  const redis = ownRedis(extraPort(30));
+  const redisUrl = redis.url;
   let gateway: Proc;
   let url: string;
 
-  const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await eventually(() => redisAnswers(redisUrl, 500), 10_000);
-  };
-  const killRedis = async () => {
-    const child = redis;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  };
+  const startRedis = () => redis.start();
+  const killRedis = () => redis.kill();
 
   beforeAll(async () => {
     await startRedis();
@@ -43,7 +30,7 @@ describe('chaos: Redis is killed, restarted and hangs under the gateway', () => 
   });
 
   afterAll(async () => {
-    redis?.kill('SIGCONT');
+    redis.process?.kill('SIGCONT');
     await gateway?.stop();
     await killRedis();
   });
@@ -98,7 +85,7 @@ describe('chaos: Redis is killed, restarted and hangs under the gateway', () => 
     expect((await asBearer(session.accessToken)).status).toBe(401);
 
     // 3. Redis hangs (SIGSTOP: the socket stays open, nothing answers): the command timeout bounds it.
-    redis!.kill('SIGSTOP');
+    redis.process!.kill('SIGSTOP');
     await sleep(100);
     const hangStarted = Date.now();
     const hung = await asBearer(accessToken);
@@ -106,7 +93,7 @@ describe('chaos: Redis is killed, restarted and hangs under the gateway', () => 
     expect(hung.status).toBe(503);
     expect(hungMs).toBeLessThan(COMMAND_TIMEOUT_MS + 4000);
     expect((await anonymous()).status).toBe(200);
-    redis!.kill('SIGCONT');
+    redis.process!.kill('SIGCONT');
     await eventually(async () => (await asBearer(accessToken)).status === 200, 20_000);
     expect(gateway.child.exitCode).toBeNull();
 

@@ -9,7 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitReady } from '../../scripts/lib/stack.js';
-import { env, gql, sql } from '../e2e/support.js';
+import { redisAnswers } from '../../lib/src/redis.js';
+import { env, eventually, gql, sql } from '../e2e/support.js';
 
 export interface Proc {
   name: string;
@@ -24,12 +25,14 @@ export interface Proc {
 
 const ENTRY = {
   gateway: 'gateway/src/main.ts',
+  hotel: 'subgraphs/hotel/src/main.ts',
   booking: 'subgraphs/booking/src/main.ts',
+  audit: 'subgraphs/audit/src/main.ts',
   pms: 'subgraphs/pms/src/main.ts',
   vendor: 'pms-vendor/src/main.ts',
 } as const;
-const HEALTH = { gateway: '/health/ready', booking: '/health/ready', pms: '/health/ready', vendor: '/health' } as const;
-const PORT_VAR = { gateway: 'GATEWAY_PORT', booking: 'BOOKING_PORT', pms: 'PMS_PORT', vendor: 'VENDOR_PORT' } as const;
+const HEALTH = { gateway: '/health/ready', hotel: '/health/ready', booking: '/health/ready', audit: '/health/ready', pms: '/health/ready', vendor: '/health' } as const;
+const PORT_VAR = { gateway: 'GATEWAY_PORT', hotel: 'HOTEL_PORT', booking: 'BOOKING_PORT', audit: 'AUDIT_PORT', pms: 'PMS_PORT', vendor: 'VENDOR_PORT' } as const;
 
 /** The environment of the shared stack's processes (DB, Redis, the shared subgraphs), for our own ones. */
 export function stackEnv(): Record<string, string> {
@@ -168,5 +171,32 @@ export function vendorControl(baseUrl: string) {
     },
     stats: async () => ((await (await fetch(`${baseUrl}/__control/stats`)).json()) as { requests: { total: number; byRoute: Record<string, number> } }).requests,
     reset: async () => void (await fetch(`${baseUrl}/__control/reset`, { method: 'POST' })),
+  };
+}
+
+/**
+ * A redis-server of the test's own on `port` (no persistence: a kill loses its data, like a Redis that
+ * restarts empty). `kill` is a crash (SIGKILL); `start` again reuses the address.
+ */
+export function ownRedis(port: number) {
+  let child: ChildProcess | undefined;
+  const url = `redis://127.0.0.1:${port}`;
+  return {
+    url,
+    get process() {
+      return child;
+    },
+    async start(): Promise<void> {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      await eventually(() => redisAnswers(url, 500), 10_000);
+    },
+    async kill(): Promise<void> {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        running.once('exit', () => resolve());
+        running.kill('SIGKILL');
+      });
+    },
   };
 }
