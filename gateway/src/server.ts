@@ -46,7 +46,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   // Sign-ins, sign-outs and API-key changes: identity.outbox → the audit subgraph (as booking does).
   const auditUrl = config.urlOverrides.audit ?? Supergraph.build(supergraphSdl).subgraphs().get('audit')?.url;
   if (!auditUrl) throw new Error('The supergraph has no audit subgraph URL; set AUDIT_URL');
-  const auditRelay = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger });
+  const auditRelay = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger, metrics });
   const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.afterCommit() });
   auditRelay.start();
   const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production, audit });

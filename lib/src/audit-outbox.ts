@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { AUDIT_TOPIC, auditEvent, type AuditEventInput } from './audit-event.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import { OutboxRelay, type OutboxMessage } from './outbox.js';
 
 /** Something that runs raw SQL: the PrismaClient or the `tx` of `prisma.$transaction(async (tx) => …)`. */
@@ -17,6 +18,23 @@ export type AuditFact = Omit<AuditEventInput, 'id' | 'occurredAt' | 'hotelId' | 
   details?: Record<string, unknown>;
 };
 
+/** Anything that takes audit facts: a service's AuditOutbox, or the audit subgraph's own trail. */
+export interface AuditRecorder {
+  record(fact: AuditFact): Promise<unknown>;
+}
+
+/** The event a fact becomes (ID and time added, absent fields made explicit). */
+export const auditEventOf = (fact: AuditFact): AuditEventInput =>
+  auditEvent({
+    actor: fact.actor,
+    action: fact.action,
+    resourceType: fact.resourceType,
+    resourceId: fact.resourceId,
+    hotelId: fact.hotelId ?? null,
+    correlationId: fact.correlationId ?? null,
+    details: fact.details ?? {},
+  });
+
 export interface AuditOutboxOptions {
   pool: pg.Pool;
   /** The service's outbox table, e.g. `pms.outbox` (columns as booking.outbox). */
@@ -24,6 +42,7 @@ export interface AuditOutboxOptions {
   /** Ships a batch to the audit trail (Redis Stream, or HTTP in development): see audit-stream.ts. */
   deliver(messages: OutboxMessage[]): Promise<void>;
   logger: Logger;
+  metrics?: Metrics;
   pollIntervalMs?: number;
 }
 
@@ -33,7 +52,7 @@ export interface AuditOutboxOptions {
  * the relay ships outbox rows on in order, idempotently by event ID. An audit outage never blocks the
  * change; nothing is lost while the trail is unreachable.
  */
-export class AuditOutbox {
+export class AuditOutbox implements AuditRecorder {
   readonly relay: OutboxRelay;
 
   constructor(private readonly options: AuditOutboxOptions) {
@@ -42,6 +61,7 @@ export class AuditOutbox {
       table: options.table,
       logger: options.logger,
       deliver: options.deliver,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     });
   }
@@ -51,15 +71,7 @@ export class AuditOutbox {
    * relay is kicked by `afterCommit()`; without, it is its own write and shipped at once.
    */
   async record(fact: AuditFact, tx?: RawExecutor): Promise<AuditEventInput> {
-    const event = auditEvent({
-      actor: fact.actor,
-      action: fact.action,
-      resourceType: fact.resourceType,
-      resourceId: fact.resourceId,
-      hotelId: fact.hotelId ?? null,
-      correlationId: fact.correlationId ?? null,
-      details: fact.details ?? {},
-    });
+    const event = auditEventOf(fact);
     await (tx ?? this.executor).$executeRawUnsafe(
       `INSERT INTO ${this.options.table} (id, topic, payload) VALUES ($1::uuid, $2, $3::jsonb)`,
       event.id,

@@ -5,6 +5,7 @@ import type { AuditEventInput } from './audit-event.js';
 import { AuditOutbox } from './audit-outbox.js';
 import { InternalTokenSigner } from './internal-token.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { OutboxMessage } from './outbox.js';
 import { createRedis } from './redis.js';
 import type pg from 'pg';
@@ -70,6 +71,7 @@ export function createServiceAuditOutbox(options: {
   /** The audit subgraph's GraphQL URL (the development HTTP path only). */
   auditUrl: string;
   logger: Logger;
+  metrics?: Metrics;
 }): AuditOutbox {
   const { config, producer, logger } = options;
   let deliver: (messages: OutboxMessage[]) => Promise<void>;
@@ -84,7 +86,7 @@ export function createServiceAuditOutbox(options: {
     const url = auditIngestUrl(options.auditUrl);
     deliver = (messages) => deliverToAudit(url, messages, { name: producer, signer });
   }
-  const outbox = new AuditOutbox({ pool: options.pool, table: options.table, logger, deliver });
+  const outbox = new AuditOutbox({ pool: options.pool, table: options.table, logger, deliver, ...(options.metrics ? { metrics: options.metrics } : {}) });
   const stop = outbox.stop.bind(outbox);
   outbox.stop = async () => {
     await stop();
@@ -112,7 +114,8 @@ export interface AuditStreamConsumerOptions {
   blockMs?: number;
   /** Lease of the single active consumer (ms); another replica takes over once it lapses. */
   leaseMs?: number;
-  onStored?(count: number): void;
+  /** innkeep_audit_stream_* (stored, dead-lettered, leader, consume failures). */
+  metrics?: Metrics;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -134,8 +137,15 @@ export class AuditStreamConsumer {
   private readPending = true;
   private groupReady = false;
   private failures = 0;
+  private readonly counters;
 
   constructor(private readonly options: AuditStreamConsumerOptions) {
+    const metrics = options.metrics;
+    this.counters = metrics && {
+      stored: metrics.counter('innkeep_audit_stream_entries_total', 'Audit stream entries handled by this consumer, by outcome (stored / dead_lettered)', ['outcome']),
+      failures: metrics.counter('innkeep_audit_stream_failures_total', 'Failed consume turns (Redis or the database unavailable); entries are read again', []),
+      leader: metrics.gauge('innkeep_audit_stream_leader', '1 while this replica holds the consumer lease (exactly one replica should)', []),
+    };
     const blockMs = options.blockMs ?? 1000;
     // Blocking reads need their own connection and a command timeout longer than the block.
     this.redis = createRedis(options.url, 'audit-stream-consumer', { connectTimeoutMs: options.connectTimeoutMs ?? 2000, commandTimeoutMs: blockMs + 3000 });
@@ -170,6 +180,7 @@ export class AuditStreamConsumer {
         if (!worked) await sleep(200);
       } catch (error) {
         this.failures += 1;
+        this.counters?.failures.inc();
         this.readPending = true;
         this.groupReady = false;
         const backoff = Math.min(10_000, 100 * 2 ** Math.min(this.failures, 7));
@@ -183,6 +194,7 @@ export class AuditStreamConsumer {
   private async step(): Promise<boolean> {
     const leaseMs = this.options.leaseMs ?? 10_000;
     const leader = Number(await this.redis.eval(LEASE_RENEW, 1, this.leaseKey, this.id, String(leaseMs)));
+    this.counters?.leader.set(leader ? 1 : 0);
     if (!leader) {
       await sleep(Math.min(1000, leaseMs / 2));
       this.readPending = true;
@@ -243,7 +255,8 @@ export class AuditStreamConsumer {
     multi.xdel(this.options.key, ...ids);
     await multi.exec();
     for (const entry of dead) this.options.logger.error({ entry: entry.id, reason: entry.reason, component: 'audit-stream' }, 'audit stream: entry refused (dead-lettered)');
-    this.options.onStored?.(good.length);
+    this.counters?.stored.inc({ outcome: 'stored' }, good.length);
+    if (dead.length) this.counters?.stored.inc({ outcome: 'dead_lettered' }, dead.length);
   }
 }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 export interface OutboxMessage {
   id: string;
@@ -18,6 +19,8 @@ export interface OutboxRelayOptions {
   /** Safety-net poll; writers also `kick()` the relay right after their commit. */
   pollIntervalMs?: number;
   maxBackoffMs?: number;
+  /** innkeep_outbox_backlog / _delivered_total / _delivery_failures_total, labelled by table. */
+  metrics?: Metrics;
 }
 
 /**
@@ -34,9 +37,16 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
+  private readonly gauges;
 
   constructor(private readonly options: OutboxRelayOptions) {
     if (!/^[a-z_]+\.[a-z_]+$/.test(options.table)) throw new Error(`invalid outbox table name ${options.table}`);
+    const metrics = options.metrics;
+    this.gauges = metrics && {
+      backlog: metrics.gauge('innkeep_outbox_backlog', 'Outbox rows not yet delivered (measured after each drain; grows while the receiver or Redis is down)', ['table']).labels({ table: options.table }),
+      delivered: metrics.counter('innkeep_outbox_delivered_total', 'Outbox rows delivered', ['table']).labels({ table: options.table }),
+      failures: metrics.counter('innkeep_outbox_delivery_failures_total', 'Failed outbox delivery attempts (a batch each)', ['table']).labels({ table: options.table }),
+    };
     this.batchSize = options.batchSize ?? 100;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
@@ -79,11 +89,16 @@ export class OutboxRelay {
     try {
       do {
         shipped = await this.shipOneBatch();
+        this.gauges?.delivered.inc(shipped);
       } while (shipped === this.batchSize && !this.stopped);
       this.failures = 0;
+      // A drain that ended on a short batch left nothing behind but rows written meanwhile.
+      this.gauges?.backlog.set(shipped === this.batchSize ? await this.backlog() : 0);
       this.schedule(this.pollIntervalMs);
     } catch (error) {
       this.failures += 1;
+      this.gauges?.failures.inc();
+      this.gauges?.backlog.set(await this.backlog().catch(() => Number.NaN));
       const backoff = Math.min(this.maxBackoffMs, 250 * 2 ** Math.min(this.failures, 10));
       this.options.logger.warn({ err: error, failures: this.failures, retryInMs: backoff, table: this.options.table }, 'outbox delivery failed; will retry');
       this.schedule(backoff);

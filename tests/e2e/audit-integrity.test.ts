@@ -62,9 +62,10 @@ describe('the hash chain', () => {
     expect(answer.data.auditIntegrity).toMatchObject({ chain: hotelId, valid: true, checkedCount: rows.length, firstInvalidSequence: null });
   });
 
-  it("refuses the app's UPDATE and DELETE (append-only in the database)", async () => {
+  it("refuses the app's UPDATE, DELETE and TRUNCATE (append-only in the database)", async () => {
     await expect(sql(`UPDATE audit.events SET actor = 'user:someone-else' WHERE hotel_id = $1`, [hotelId])).rejects.toThrow(/append-only/);
     await expect(sql(`DELETE FROM audit.events WHERE hotel_id = $1`, [hotelId])).rejects.toThrow(/append-only/);
+    await expect(sql(`TRUNCATE audit.events`)).rejects.toThrow(/append-only/);
     expect((await integrity()).data.auditIntegrity.valid).toBe(true);
   });
 

@@ -10,6 +10,7 @@ import { permissions } from './permissions.js';
 import { resolvers, type AuditContext } from './resolvers.js';
 import { AuditTrail, auditEventInput, createAuditLoaders } from './trail.js';
 import { AuditStreamConsumer } from '../../../lib/src/audit-stream.js';
+import { auditEventOf } from '../../../lib/src/audit-outbox.js';
 import { createEventBus, PLATFORM_SCOPE, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 
@@ -41,6 +42,7 @@ export async function start(config: AuditConfig): Promise<RunningService> {
         sink: { append: (events) => trail.append({ events }) },
         parse: (event) => auditEventInput.parse(event),
         logger,
+        metrics,
         connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS,
       })
     : undefined;
@@ -59,6 +61,8 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       db,
       metrics,
       events,
+      // The audit subgraph's own events (denials, reloads) go straight into its trail: it has no outbox.
+      audit: { record: (fact) => trail.append({ events: [auditEventOf(fact)] }) },
       routes(app) {
         // The streamed export (JSON lines / CSV) for auditors, behind the internal token like everything else.
         app.get('/internal/audit-export', auditExportRoute(db.prisma));

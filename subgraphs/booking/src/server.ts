@@ -34,8 +34,9 @@ export async function start(config: BookingConfig): Promise<RunningService> {
   const db = serviceDatabase(config, 'booking', logger);
   // Peer calls carry booking's own service identity, never the caller's.
   const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'booking', config.INTERNAL_TOKEN_TTL_SECONDS);
+  const metrics = createMetrics('booking');
   // Booking audit events: booking.outbox (same transaction as the change) → the audit stream.
-  const audit = createServiceAuditOutbox({ config, producer: 'booking', table: 'booking.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
+  const audit = createServiceAuditOutbox({ config, producer: 'booking', table: 'booking.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger, metrics });
   const inventory = new HotelInventory(
     new EntityClient({
       url: config.HOTEL_URL,
@@ -47,7 +48,6 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       principal: servicePrincipal('booking', ['rooms:read']),
     }),
   );
-  const metrics = createMetrics('booking');
   const events = createEventBus(config, { service: 'booking', logger, metrics });
   const occupancy = new Occupancy({ prisma: db.prisma, inventory });
   const feed = new BookingFeed({ events, occupancy, logger });
@@ -67,6 +67,8 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       resolvers,
       permissions,
       createContext: (base) => ({ ...base, bookings, occupancy, events, loaders: createBookingLoaders(db.prisma), visibility: bookingVisibility(base.principal) }),
+      // Each writes booking.<state> with the caller as actor, in the change's transaction (bookings.ts).
+      auditedMutations: ['createBooking', 'cancelBooking', 'checkIn', 'checkOut'],
     },
     {
       config,
@@ -74,6 +76,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
       db,
       metrics,
       events,
+      audit,
       onStop: async () => {
         await audit.stop();
         await feed.drain();

@@ -19,16 +19,22 @@ export async function start(config: HotelConfig): Promise<RunningService> {
   const metrics = createMetrics('hotel');
   const events = createEventBus(config, { service: 'hotel', logger, metrics });
   // Room status and catalog changes: hotel.outbox → the audit stream.
-  const audit = createServiceAuditOutbox({ config, producer: 'hotel', table: 'hotel.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
+  const audit = createServiceAuditOutbox({ config, producer: 'hotel', table: 'hotel.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger, metrics });
   // After the write committed: the room row as Room resolves it (roomStatusChanged).
-  const catalog = new Catalog(db.prisma, { onRoomStatusChanged: (room) => void events.publish(topic('room-status', room.hotelId), room) });
+  const catalog = new Catalog(db.prisma, {
+    audit,
+    transactionOptions: db.transactionOptions,
+    onRoomStatusChanged: (room) => void events.publish(topic('room-status', room.hotelId), room),
+  });
   const running = await startSubgraph<HotelContext>(
     {
       name: 'hotel',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, catalog, events, audit, loaders: createCatalogLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, catalog, events, loaders: createCatalogLoaders(db.prisma) }),
+      // Each writes its own event (catalog.ts); setRoomStatus is not listed: a write of the same status writes none.
+      auditedMutations: ['createHotel', 'updateHotel', 'createRoomType', 'updateRoomType', 'createRoom', 'updateRoom'],
     },
     {
       config,
@@ -36,6 +42,7 @@ export async function start(config: HotelConfig): Promise<RunningService> {
       db,
       metrics,
       events,
+      audit,
       onStop: () => audit.stop(),
     },
   );
