@@ -5,26 +5,16 @@
  * it can run from cron or a Kubernetes CronJob and page someone (docs/operations.md runbook).
  */
 import pg from 'pg';
+import { verifyChains, type ChainVerdict } from '../subgraphs/audit/src/chains.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface ChainVerdict {
-  chain: string;
-  checkedCount: number;
-  firstInvalidSequence: string | null;
-}
-
-export async function verifyChains(url: string, only: string[] = []): Promise<ChainVerdict[]> {
+/** Every chain (or `only`) of the database at `url`: see subgraphs/audit/src/chains.ts. */
+export async function verifyChainsAt(url: string, only: string[] = []): Promise<ChainVerdict[]> {
   const client = new pg.Client({ connectionString: url, application_name: 'innkeep-audit-verify' });
   await client.connect();
   try {
-    const chains = only.length ? only : (await client.query<{ chain: string }>('SELECT chain FROM audit.chain_heads ORDER BY chain')).rows.map((r) => r.chain);
-    const verdicts: ChainVerdict[] = [];
-    for (const chain of chains) {
-      const { rows } = await client.query<{ checked_count: string; first_invalid_sequence: string | null }>('SELECT checked_count, first_invalid_sequence FROM audit.verify_chain($1)', [chain]);
-      verdicts.push({ chain, checkedCount: Number(rows[0]?.checked_count ?? 0), firstInvalidSequence: rows[0]?.first_invalid_sequence ?? null });
-    }
-    return verdicts;
+    return await verifyChains(client, only);
   } finally {
     await client.end();
   }
@@ -42,7 +32,7 @@ async function main(): Promise<void> {
     console.error(`not a chain: ${bad.join(', ')} (a hotel ID, or "platform")`);
     process.exit(2);
   }
-  const verdicts = await verifyChains(url, only);
+  const verdicts = await verifyChainsAt(url, only);
   let invalid = 0;
   for (const v of verdicts) {
     if (v.firstInvalidSequence === null) console.log(`ok       ${v.chain}  ${v.checkedCount} events`);

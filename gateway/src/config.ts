@@ -29,6 +29,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       SUPERGRAPH_FILE: z.string().default('schema/supergraph.graphql'),
       /** Largest accepted request body. */
       BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('1mb'),
+      /** Largest signed PMS webhook body passed to the pms subgraph (docs/pms-webhooks.md). */
+      PMS_WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('256kb'),
       /** Send parallel fetches of one request to the same subgraph as one batched HTTP request. */
       SUBGRAPH_BATCHING: envBool(true),
       /** Serve the live operations dashboard at /dashboard (a staged-rollout switch; false answers 404). */

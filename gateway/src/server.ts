@@ -5,19 +5,23 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway, LocalGraphQLDataSource, type GraphQLDataSource } from '@apollo/gateway';
 import { expressMiddleware } from '@as-integrations/express5';
-import { serviceDatabase } from '../../lib/src/db.js';
+import { observePool, serviceDatabase } from '../../lib/src/db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '../../lib/src/errors.js';
 import { createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
 import { InternalTokenSigner } from '../../lib/src/internal-token.js';
 import { createLogger } from '../../lib/src/logger.js';
 import { createMetrics } from '../../lib/src/metrics.js';
+import { graphqlMetricsPlugin } from '../../lib/src/graphql-metrics.js';
+import { observeKeyExpiry } from './auth/key-metrics.js';
 import { createRedis } from '../../lib/src/redis.js';
 import type { RunningService } from '../../lib/src/subgraph.js';
 import { admissionLimits } from './admission/limits.js';
 import { createGatewayRateLimits } from './admission/rate-limits.js';
+import { auditRateLimitReload } from '../../lib/src/rate-limit/index.js';
 import { createAuthService } from './auth/index.js';
 import { createAuthAudit } from './auth/audit.js';
 import { auditExportProxy } from './audit-export.js';
+import { pmsWebhookProxy } from './pms-webhooks.js';
 import { Supergraph } from '@apollo/federation-internals';
 import { createServiceAuditOutbox } from '../../lib/src/audit-stream.js';
 import type { GatewayConfig } from './config.js';
@@ -39,19 +43,25 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const metrics = createMetrics('gateway');
   const db = serviceDatabase(config, 'gateway', logger);
-  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway', { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS }) : null;
+  observePool(metrics, db.pool);
+  observeKeyExpiry(metrics, db.prisma);
+  const redis = config.REDIS_URL ? createRedis(config.REDIS_URL, 'gateway', { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, metrics }) : null;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   const signer = new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'gateway', config.INTERNAL_TOKEN_TTL_SECONDS);
   const supergraphSdl = readFileSync(config.SUPERGRAPH_FILE, 'utf8');
   // Sign-ins, sign-outs and API-key changes: identity.outbox → the audit subgraph (as booking does).
-  const auditUrl = config.urlOverrides.audit ?? Supergraph.build(supergraphSdl).subgraphs().get('audit')?.url;
+  const supergraphSubgraphs = Supergraph.build(supergraphSdl).subgraphs();
+  const auditUrl = config.urlOverrides.audit ?? supergraphSubgraphs.get('audit')?.url;
   if (!auditUrl) throw new Error('The supergraph has no audit subgraph URL; set AUDIT_URL');
+  // Signed PMS webhooks are passed to the pms subgraph's own route (pms-webhooks.ts).
+  const pmsUrl = config.urlOverrides.pms ?? supergraphSubgraphs.get('pms')?.url;
+  if (!pmsUrl) throw new Error('The supergraph has no pms subgraph URL; set PMS_URL');
   const auditRelay = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger, metrics });
   const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.afterCommit() });
   auditRelay.start();
   const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production, audit });
   // Client budgets, the login limiter and `@rateLimit` on identity fields (docs/rate-limits.md).
-  const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics });
+  const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics, onReload: auditRateLimitReload('gateway', audit, logger) });
   const identitySchema = rateLimits.applyTo(buildIdentitySchema(auth.apiKeys));
   const upstream = createUpstream({ config, signer, logger, metrics });
 
@@ -79,6 +89,13 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       ...(redis ? [{ name: 'redis', critical: false, check: async () => void (await redis.ping()) }] : []),
     ],
     readyDetails: () => ({ subgraphs: upstream.circuits() }),
+    // Vendors' signed PMS webhooks: raw body (the HMAC covers it), edge hardening, no user authentication.
+    rawBodyRoutes: (app) =>
+      app.post(
+        '/webhooks/pms/:vendor',
+        edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }),
+        pmsWebhookProxy({ pmsUrl, bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT, timeoutMs: config.SUBGRAPH_TIMEOUT_MS }),
+      ),
   });
   app.use(edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }));
   app.post('/auth/login', rateLimits.loginLimit);
@@ -109,6 +126,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       logUnexpectedErrorsPlugin<GatewayContext>(),
       upstream.plugin,
       rateLimits.plugin,
+      graphqlMetricsPlugin<GatewayContext>(metrics),
     ],
   });
   // graphql-ws on the same /graphql path (docs/api.md "Subscriptions"); off = no WebSocket upgrade at all.

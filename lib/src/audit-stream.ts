@@ -77,7 +77,7 @@ export function createServiceAuditOutbox(options: {
   let deliver: (messages: OutboxMessage[]) => Promise<void>;
   let redis: Redis | undefined;
   if (config.REDIS_URL) {
-    redis = createRedis(config.REDIS_URL, `${producer}-audit-relay`, { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+    redis = createRedis(config.REDIS_URL, `${producer}-audit-relay`, { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, ...(options.metrics ? { metrics: options.metrics } : {}) });
     redis.on('error', (error) => logger.debug({ err: error, component: 'audit-relay' }, 'audit relay: redis connection error'));
     const client = redis;
     deliver = (messages) => appendToAuditStream(client, config.AUDIT_STREAM_KEY, producer, config.INTERNAL_TOKEN_SECRET, messages);
@@ -148,7 +148,7 @@ export class AuditStreamConsumer {
     };
     const blockMs = options.blockMs ?? 1000;
     // Blocking reads need their own connection and a command timeout longer than the block.
-    this.redis = createRedis(options.url, 'audit-stream-consumer', { connectTimeoutMs: options.connectTimeoutMs ?? 2000, commandTimeoutMs: blockMs + 3000 });
+    this.redis = createRedis(options.url, 'audit-stream-consumer', { connectTimeoutMs: options.connectTimeoutMs ?? 2000, commandTimeoutMs: blockMs + 3000, ...(options.metrics ? { metrics: options.metrics } : {}) });
     this.redis.on('error', (error) => options.logger.debug({ err: error, component: 'audit-stream' }, 'audit stream: redis connection error'));
   }
 

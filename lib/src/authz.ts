@@ -49,6 +49,19 @@ export function deniedError(principal: Principal, what?: string): AppError {
   return new ForbiddenError(what ? `Not allowed to access ${what}` : undefined);
 }
 
+/**
+ * The rule that refused, kept on the error object for the audit trail (lib/src/request-audit.ts) — a
+ * symbol, so it never reaches the client (formatError sends `extensions` only).
+ */
+const DENIED_BY = Symbol('deniedBy');
+type Tagged = Error & { [DENIED_BY]?: string };
+const tagDenial = <E extends Error>(error: E, rule: string): E => {
+  (error as Tagged)[DENIED_BY] ??= rule;
+  return error;
+};
+/** The name of the rule that answered with this error; undefined for errors no rule produced. */
+export const deniedBy = (error: unknown): string | undefined => (error instanceof Error ? (error as Tagged)[DENIED_BY] : undefined);
+
 /** What a tenancy refusal answers with: the same error as for an object that does not exist. */
 export const notFound = (resource: string, id: unknown) => new NotFoundError(resource, typeof id === 'string' ? id : String(id ?? ''));
 
@@ -136,7 +149,8 @@ export type RuleCache<C> = 'contextual' | 'no_cache' | ((parent: any, args: any,
 export function authRule<C extends AuthzContext>(name: string, cache: RuleCache<C>, decide: Decide<C>) {
   return rule(name, { cache })(async (parent, args, ctx: C, info) => {
     try {
-      return await decide(parent, args, ctx, info);
+      const decision = await decide(parent, args, ctx, info);
+      return decision instanceof Error ? tagDenial(decision, name) : decision;
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
@@ -174,7 +188,7 @@ export function definePermissions(tree: RuleTree, options: PermissionsOptions): 
     allowExternalErrors: true,
     debug: false,
     fallbackError: (_error, _parent, _args, ctx, info) =>
-      deniedError((ctx as unknown as AuthzContext).principal, `${info.parentType.name}.${info.fieldName}`),
+      tagDenial(deniedError((ctx as unknown as AuthzContext).principal, `${info.parentType.name}.${info.fieldName}`), ruleNameOf(tree, info.parentType.name, info.fieldName)),
   });
   return middleware((schema: GraphQLSchema) => {
     const open = coverage(schema, tree, options.service);
@@ -194,9 +208,8 @@ function coverage(schema: GraphQLSchema, tree: RuleTree, service: string): Set<s
   const open = new Set<string>();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || isIntrospectionType(type)) continue;
-    const entry = tree[type.name];
     for (const field of Object.keys(type.getFields())) {
-      const fieldRule = entry && typeof entry === 'object' && !isShieldRule(entry) ? ((entry as RuleTree)[field] ?? (entry as RuleTree)['*']) : entry;
+      const fieldRule = fieldRuleOf(tree, type.name, field);
       if (fieldRule === undefined) missing.push(`${type.name}.${field}`);
       else if (fieldRule === allow) open.add(`${type.name}.${field}`);
     }
@@ -205,6 +218,23 @@ function coverage(schema: GraphQLSchema, tree: RuleTree, service: string): Set<s
     throw new Error(`${service} permissions: no rule for ${missing.join(', ')}. Every object type and field needs an explicit rule (use deny to close one).`);
   }
   return open;
+}
+
+/** A field's rule in the tree: its own, the type's `'*'`, or the type's rule; undefined when none. */
+function fieldRuleOf(tree: RuleTree, typeName: string, fieldName: string): unknown {
+  const entry = tree[typeName];
+  return entry && typeof entry === 'object' && !isShieldRule(entry) ? ((entry as RuleTree)[fieldName] ?? (entry as RuleTree)['*']) : entry;
+}
+
+/** The rule tree's entry for a field, named for the audit trail: `chain(a, b)` → `a+b`, `deny` → `deny`. */
+function ruleNameOf(tree: RuleTree, typeName: string, fieldName: string): string {
+  const fieldRule = fieldRuleOf(tree, typeName, fieldName);
+  const nameOf = (r: unknown): string => {
+    const { name, rules } = (r ?? {}) as { name?: unknown; rules?: unknown[] };
+    if (Array.isArray(rules) && rules.length) return rules.map(nameOf).join('+'); // chain / and / or (`deny` has none)
+    return typeof name === 'string' && name ? name : 'deny';
+  };
+  return fieldRule === undefined ? 'default-deny' : nameOf(fieldRule);
 }
 
 const isShieldRule = (x: unknown) => typeof (x as { resolve?: unknown }).resolve === 'function';

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 
 export { PrismaClient };
 export type * from '../../generated/prisma/client.js';
@@ -68,6 +69,19 @@ export function serviceDatabase(
     applicationName: `innkeep-${service}`,
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed; the pool replaces it'),
   });
+}
+
+/**
+ * Pool usage at scrape time: `innkeep_db_pool_connections{state}` — total (open), idle, and waiting
+ * (queries queued for a connection: sustained > 0 means the pool is exhausted, see docs/operations.md).
+ */
+export function observePool(metrics: Metrics, pool: pg.Pool): void {
+  metrics.sampled('innkeep_db_pool_connections', 'PostgreSQL pool connections by state: total (open), idle, waiting (queries queued for one), max (DB_POOL_SIZE)', ['state'], () => [
+    [{ state: 'total' }, pool.totalCount],
+    [{ state: 'idle' }, pool.idleCount],
+    [{ state: 'waiting' }, pool.waitingCount],
+    [{ state: 'max' }, pool.options.max ?? 10],
+  ]);
 }
 
 /** PostgreSQL error codes we translate into domain errors. */

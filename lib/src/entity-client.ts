@@ -1,4 +1,5 @@
 import { CORRELATION_HEADER } from './correlation.js';
+import { inSpan, SpanKind, traceHeaders } from './tracing.js';
 import { ServiceUnavailableError, UpstreamTimeoutError } from './errors.js';
 import type { Principal } from './identity.js';
 import type { InternalTokenSigner } from './internal-token.js';
@@ -39,17 +40,24 @@ export class EntityClient {
     const query = `query EntityLookup($representations: [_Any!]!) { _entities(representations: $representations) { ${selection} } }`;
     let response: Response;
     try {
-      response = await fetch(this.options.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Bearer ${token}`,
-          [CORRELATION_HEADER]: correlationId,
-          'apollographql-client-name': this.options.caller,
-        },
-        body: JSON.stringify({ query, variables: { representations } }),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+      response = await inSpan(
+        `POST ${this.options.peer} _entities`,
+        { 'peer.service': this.options.peer },
+        () =>
+          fetch(this.options.url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${token}`,
+              [CORRELATION_HEADER]: correlationId,
+              'apollographql-client-name': this.options.caller,
+              ...traceHeaders(),
+            },
+            body: JSON.stringify({ query, variables: { representations } }),
+            signal: AbortSignal.timeout(this.options.timeoutMs),
+          }),
+        SpanKind.CLIENT,
+      );
     } catch (error) {
       if ((error as Error).name === 'TimeoutError') {
         throw new UpstreamTimeoutError(`${this.options.peer} did not answer within ${this.options.timeoutMs} ms`, { upstream: this.options.peer });

@@ -39,6 +39,8 @@ export interface EventBus {
   subscribe<T = unknown>(topicName: string): EventStream<T>;
   /** Ends every local subscription and closes the connections. */
   close(): Promise<void>;
+  /** Resolves when the transport answers (Redis PING); absent for the in-memory bus. */
+  ping?(): Promise<void>;
 }
 
 export interface EventBusOptions {
@@ -315,9 +317,13 @@ export class RedisEventBus extends LocalFanOut {
   private readonly channels;
   private warned = { pub: false, sub: false };
 
+  async ping(): Promise<void> {
+    await this.publisher.ping();
+  }
+
   constructor(private readonly redisOptions: RedisEventBusOptions) {
     super(redisOptions);
-    const timeouts = { connectTimeoutMs: redisOptions.connectTimeoutMs, commandTimeoutMs: redisOptions.commandTimeoutMs };
+    const timeouts = { connectTimeoutMs: redisOptions.connectTimeoutMs, commandTimeoutMs: redisOptions.commandTimeoutMs, metrics: redisOptions.metrics };
     // Fails fast while Redis is down (no offline queue): a publish never waits for a reconnect.
     this.publisher = createRedis(redisOptions.url, `${redisOptions.name}-events-pub`, timeouts);
     // Subscriber mode: SUBSCRIBE / UNSUBSCRIBE wait in the offline queue until the connection is back,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 import { CORRELATION_HEADER, correlationIdFrom } from './correlation.js';
 import type { Metrics } from './metrics.js';
+import { traceRequests } from './tracing.js';
 import { databaseUnavailable } from './errors.js';
 
 declare module 'express-serve-static-core' {
@@ -39,10 +40,18 @@ export function createHttpApp(options: {
   metrics?: Metrics;
   /** Extra facts for the readiness JSON that never fail it (e.g. the gateway's circuit state per subgraph). */
   readyDetails?: () => Record<string, unknown>;
+  /**
+   * Routes that must see the request body exactly as sent (signed webhooks: the HMAC covers the raw
+   * bytes), registered before the JSON parser so that nothing consumes or re-encodes the body first.
+   * They get correlation IDs and the access log like every route, and parse (and limit) their own body.
+   */
+  rawBodyRoutes?: (app: Express) => void;
 }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // The caller's trace (W3C traceparent) or a new one, active for the whole request (tracing on only).
+  app.use(traceRequests());
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
@@ -60,29 +69,37 @@ export function createHttpApp(options: {
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
   });
-  app.get('/health/ready', async (_req, res) => {
-    const results = await Promise.all(
+  const metrics = options.metrics;
+  // 1 per passing readiness check, 0 otherwise (database, redis, …): refreshed by every probe and scrape.
+  const dependencyUp = metrics?.gauge('innkeep_dependency_up', 'Readiness checks of this process by check: 1 ok, 0 failing or degraded (refreshed on every /health/ready and /metrics)', ['check'] as const);
+  const runChecks = () =>
+    Promise.all(
       options.checks.map(async ({ name, check, critical = true }) => {
         try {
           await withTimeout(check(), 2000);
+          dependencyUp?.set({ check: name }, 1);
           return [name, { status: 'ok' }] as const;
         } catch (error) {
+          dependencyUp?.set({ check: name }, 0);
           return [name, { status: critical ? 'failing' : 'degraded', reason: error instanceof Error ? error.message : String(error) }] as const;
         }
       }),
     );
+  app.get('/health/ready', async (_req, res) => {
+    const results = await runChecks();
     const ready = results.every(([, r]) => r.status !== 'failing');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results), ...options.readyDetails?.() });
   });
 
-  const metrics = options.metrics;
   if (metrics) {
     app.get('/metrics', async (_req, res) => {
+      await runChecks();
       res.setHeader('content-type', metrics.registry.contentType);
       res.send(await metrics.registry.metrics());
     });
   }
 
+  options.rawBodyRoutes?.(app);
   app.use(express.json({ limit: options.bodyLimit ?? '1mb' }));
   return app;
 }

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { activeTraceId } from './tracing.js';
 
 export type { Logger };
 
@@ -66,6 +67,11 @@ export function createLogger(service: string, level: string, options: LoggerOpti
     base: { service },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The trace beside the correlation ID (tracing on and a span active: lib/src/tracing.ts).
+    mixin: () => {
+      const traceId = activeTraceId();
+      return traceId ? { traceId } : {};
+    },
     formatters: { level: (label) => ({ level: label }), log: maskCardNumbers },
     hooks: {
       // The message string is not part of the formatted object: mask it here.

@@ -1,4 +1,6 @@
+import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { startTracing, tracingConfigShape } from './tracing.js';
 import type { RunningService } from './subgraph.js';
 
 /**
@@ -7,7 +9,14 @@ import type { RunningService } from './subgraph.js';
  */
 export function runMain(service: string, start: () => Promise<RunningService>): void {
   const fallbackLogger = createLogger(service, process.env.LOG_LEVEL ?? 'info');
-  start().then(
+  // Before anything else, so the first request is traced (TRACING_EXPORTER=none: nothing happens).
+  let tracing: { shutdown(): Promise<void> } = { shutdown: async () => undefined };
+  const starting = Promise.resolve()
+    .then(() => {
+      tracing = startTracing(service, parseConfig(service, tracingConfigShape));
+    })
+    .then(start);
+  starting.then(
     (running) => {
       let stopping = false;
       const stop = (signal: string) => {
@@ -16,13 +25,16 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
         fallbackLogger.info({ signal }, `${service} stopping`);
         const force = setTimeout(() => process.exit(1), 10_000);
         force.unref();
-        running.stop().then(
-          () => process.exit(0),
-          (error) => {
-            fallbackLogger.error({ err: error }, `${service} did not stop cleanly`);
-            process.exit(1);
-          },
-        );
+        running
+          .stop()
+          .then(() => tracing.shutdown())
+          .then(
+            () => process.exit(0),
+            (error) => {
+              fallbackLogger.error({ err: error }, `${service} did not stop cleanly`);
+              process.exit(1);
+            },
+          );
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));

@@ -74,7 +74,7 @@ export interface RetryOptions {
 }
 
 export interface PolicyOptions<F = never> {
-  /** What the policy protects, e.g. `booking` or `pms:fakepms:<hotelId>`: in logs and as the `target` metric label. */
+  /** What the policy protects, e.g. `booking` or `pms:mews:<hotelId>`: in logs and as the `target` metric label. */
   name: string;
   /** Per-attempt timeout (ms); false = none. */
   timeoutMs?: number | false;
@@ -263,13 +263,16 @@ export function definePolicy<F = never>(options: PolicyOptions<F>): Policy<F> {
     name,
     async run<T>(fn: (signal: AbortSignal) => Promise<T>, run: RunOptions): Promise<T | F> {
       const work = () => execute(fn, run);
+      const startedAt = performance.now();
       try {
         const value = await (run.log ? callLog.run(run.log, work) : work());
         m.outcomes?.inc({ target: name, outcome: 'success' });
+        m.duration?.observe({ target: name, outcome: 'success' }, (performance.now() - startedAt) / 1000);
         return value;
       } catch (error) {
         const failure = failureOf(error, name, isFailure);
         m.outcomes?.inc({ target: name, outcome: failure ? failure.reason.toLowerCase() : 'rejected' });
+        m.duration?.observe({ target: name, outcome: failure ? 'failure' : 'rejected' }, (performance.now() - startedAt) / 1000);
         if (failure && options.fallback) {
           m.fallbacks?.inc({ target: name, reason: failure.reason.toLowerCase() });
           return options.fallback(failure);
@@ -308,6 +311,12 @@ function policyMetrics(metrics: Metrics | undefined, target: string) {
       'innkeep_policy_failures_total',
       'Attempts that failed because of the dependency (what the breaker counts), by kind: error, timeout',
       ['target', 'kind'] as const,
+    ),
+    duration: metrics.histogram(
+      'innkeep_policy_call_duration_seconds',
+      'Duration of calls through a resilience policy (retries and waits included): gateway → subgraph fetches, pms → vendor calls; outcome success, failure, rejected',
+      ['target', 'outcome'] as const,
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
     retries: metrics.counter('innkeep_policy_retries_total', 'Retries made by a resilience policy', ['target'] as const),
     budgetExhausted: metrics.counter('innkeep_policy_retry_budget_exhausted_total', 'Retries refused because the retry budget was spent', ['target'] as const),

@@ -11,18 +11,22 @@ import { applyMiddleware, type IMiddlewareGenerator } from 'graphql-middleware';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import type { Logger } from './logger.js';
-import type { Database } from './db.js';
+import { observePool, type Database } from './db.js';
 import { sendHttpError } from './authz.js';
 import type { internalAuthConfigShape } from './config.js';
 import { correlationIdFrom } from './correlation.js';
 import { createFormatError, ErrorCode, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
 import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { graphqlMetricsPlugin } from './graphql-metrics.js';
 import { ANONYMOUS, type Principal } from './identity.js';
 import { InternalTokenError, InternalTokenVerifier, verifyBearer } from './internal-token.js';
 import { subgraphRateLimits, type SubgraphRateLimitConfig } from './rate-limit/subgraph.js';
 import type { EventBus } from './events.js';
 import { serveSubscriptions } from './subscriptions.js';
+import type { AuditRecorder } from './audit-outbox.js';
+import { PiiReads, requestAuditPlugin } from './request-audit.js';
+import { auditRateLimitReload } from './rate-limit/index.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -40,6 +44,8 @@ export interface SubgraphContext {
   principal: Principal;
   /** The end client's IP as the gateway saw it (anonymous callers are rate-limited by it). */
   clientIp?: string;
+  /** Staff reads of guest PII in this request (HTTP requests only), audited once at the end (lib/src/request-audit.ts). */
+  piiReads?: PiiReads;
 }
 
 export interface SubgraphDefinition<TContext extends SubgraphContext> {
@@ -51,6 +57,11 @@ export interface SubgraphDefinition<TContext extends SubgraphContext> {
   permissions: IMiddlewareGenerator<any, any, any>;
   /** Adds per-request state (DataLoaders, ports) to the base context. */
   createContext(base: SubgraphContext): TContext;
+  /**
+   * Mutation root fields whose success writes its own audit event with the caller as actor (e.g.
+   * cancelBooking → booking.cancelled): a PLATFORM_ADMIN using only these gets no extra `admin.mutation`.
+   */
+  auditedMutations?: readonly string[];
 }
 
 type InternalAuthConfig = z.infer<z.ZodObject<typeof internalAuthConfigShape>>;
@@ -68,10 +79,21 @@ export interface SubgraphRuntime {
   readyDetails?(): Record<string, unknown>;
   /** Extra non-GraphQL routes (e.g. internal ingestion endpoints). They sit behind the internal token check too. */
   routes?(app: Express): void;
+  /**
+   * Public routes that do NOT sit behind the internal token check, and see the raw body (no JSON parser
+   * before them): only for callers that prove themselves otherwise, e.g. pms's signed vendor webhooks.
+   * Each such route must authenticate every request itself.
+   */
+  publicRoutes?(app: Express): void;
   /** Closes what the subgraph opened (timers, relays), after the HTTP server has drained, before the DB. */
   onStop?(): Promise<void>;
   /** The process's event bus (lib/src/events.ts): closed on stop after `onStop`, before the database. */
   events?: EventBus;
+  /**
+   * The subgraph's audit producer: with it, authorization denials, staff PII reads, PLATFORM_ADMIN
+   * mutations and rate-limit reloads are audited here, for every subgraph alike (lib/src/request-audit.ts).
+   */
+  audit?: AuditRecorder;
 }
 
 export interface RunningService {
@@ -92,18 +114,38 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   }
   const typeDefs = parse(readFileSync(definition.schemaFile, 'utf8'));
   const metrics = runtime.metrics ?? createMetrics(definition.name);
+  observePool(metrics, runtime.db.pool);
   // `@rateLimit` fields get their limiter once, here (lib/src/rate-limit); shield wraps them below, so
   // the order per call is: rules, then the rate limit, then the resolver.
   const rateLimits = await subgraphRateLimits(
     buildSubgraphSchema([{ typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }]),
-    { service: definition.name, config: runtime.config, logger: runtime.logger, metrics },
+    {
+      service: definition.name,
+      config: runtime.config,
+      logger: runtime.logger,
+      metrics,
+      ...(runtime.audit ? { onReload: auditRateLimitReload(definition.name, runtime.audit, runtime.logger) } : {}),
+    },
   );
   // Rules are woven into the schema once, here; nothing about them is rebuilt per request.
   const schema = applyMiddleware(rateLimits.schema, definition.permissions);
 
-  const app = createHttpApp({ logger: runtime.logger, metrics, checks: [{ name: 'database', check: runtime.db.ping }, ...(runtime.checks ?? [])], readyDetails: runtime.readyDetails });
-  // Registered after the health routes (public), before everything else: /graphql — `_service` and
-  // `_entities` included — and internal routes answer nothing without a valid internal token.
+  const app = createHttpApp({
+    logger: runtime.logger,
+    metrics,
+    checks: [
+      { name: 'database', check: runtime.db.ping },
+      // Not critical: without Redis, live updates pause and limits count per instance, queries still work.
+      ...(runtime.events?.ping ? [{ name: 'redis', critical: false, check: () => runtime.events!.ping!() }] : []),
+      ...(runtime.checks ?? []),
+    ],
+    readyDetails: runtime.readyDetails,
+    // Self-authenticating public routes (signed webhooks): before the JSON parser and the token check.
+    ...(runtime.publicRoutes ? { rawBodyRoutes: (app: Express) => runtime.publicRoutes!(app) } : {}),
+  });
+  // Registered after the health routes and the self-authenticating public routes, before everything else:
+  // /graphql — `_service` and `_entities` included — and internal routes answer nothing without a valid
+  // internal token.
   app.use(
     internalTokenCheck({
       service: definition.name,
@@ -132,6 +174,10 @@ export async function startSubgraph<TContext extends SubgraphContext>(
       ApolloServerPluginInlineTraceDisabled(),
       errorShapePlugin<TContext>({ setHttpStatus: false }),
       logUnexpectedErrorsPlugin<TContext>(),
+      graphqlMetricsPlugin<TContext>(metrics),
+      ...(runtime.audit
+        ? [requestAuditPlugin<TContext>({ service: definition.name, audit: runtime.audit, auditedMutations: definition.auditedMutations ?? [], logger: runtime.logger, metrics })]
+        : []),
     ],
   });
   await apollo.start();
@@ -141,7 +187,13 @@ export async function startSubgraph<TContext extends SubgraphContext>(
     '/graphql',
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        definition.createContext({ correlationId: req.correlationId, log: req.log, principal: req.principal, ...(req.clientIp ? { clientIp: req.clientIp } : {}) }),
+        definition.createContext({
+          correlationId: req.correlationId,
+          log: req.log,
+          principal: req.principal,
+          ...(req.clientIp ? { clientIp: req.clientIp } : {}),
+          ...(runtime.audit ? { piiReads: new PiiReads() } : {}),
+        }),
     }),
   );
   finishHttpApp(app, definition.name);

@@ -8,6 +8,8 @@ const config = parseConfig('pms-vendor', {
   VENDOR_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
   PMS_VENDOR_TOKEN: z.string().min(1).default('fake-vendor-token'),
   VENDOR_CONTROL: envBool(true),
+  /** Lifetime of the Opera-style OAuth2 access tokens it issues (seconds). */
+  VENDOR_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
 });
 const logger = createLogger('pms-vendor', config.LOG_LEVEL);
 
@@ -17,6 +19,7 @@ try {
     host: config.HOST,
     apiToken: config.PMS_VENDOR_TOKEN,
     controlEnabled: config.VENDOR_CONTROL,
+    tokenTtlSeconds: config.VENDOR_TOKEN_TTL_SECONDS,
     logger,
   });
   logger.info({ url: vendor.url, control: config.VENDOR_CONTROL }, 'fake PMS vendor listening');

@@ -3,11 +3,19 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../lib/src/logger.js';
+import { mewsApi, mewsPropertyOf } from './mews-api.js';
+import { operaApi } from './opera-api.js';
+import { fieldsOf, ReservationStore, STATUSES } from './store.js';
 
 /**
  * A fake hotel PMS vendor: just enough of a vendor's reservation API for the pms subgraph to talk to in
  * development and tests, plus a `/__control` API that lets chaos tests make it fail, hang or crawl.
  * All state is in memory and dies with the process.
+ *
+ * Three wire styles over one reservation store (store.ts): the generic REST API under `/v1` (bearer
+ * `apiToken`), a Mews-like connector API under `/api/connector/v1` (mews-api.ts: `AccessToken` = apiToken)
+ * and an Opera/OHIP-like REST API with OAuth2 client credentials (opera-api.ts: `client_secret` =
+ * apiToken). Faults, stats and reset apply to all three.
  */
 export interface VendorOptions {
   port: number;
@@ -15,6 +23,8 @@ export interface VendorOptions {
   apiToken: string;
   /** Mounts `/__control/*` (fault injection, stats, reset). Never enable where real clients can reach it. */
   controlEnabled: boolean;
+  /** Lifetime of the Opera-style OAuth2 access tokens (default 3600 s). */
+  tokenTtlSeconds?: number;
   logger: Logger;
 }
 
@@ -22,8 +32,6 @@ export interface RunningVendor {
   url: string;
   stop(): Promise<void>;
 }
-
-const STATUSES = ['PENDING', 'CONFIRMED', 'CHECKED_IN', 'CHECKED_OUT', 'CANCELLED'] as const;
 
 const reservationBody = z
   .object({
@@ -54,91 +62,12 @@ const faultBody = z
 type Faults = z.infer<typeof faultBody>;
 const NO_FAULTS: Faults = { mode: 'ok', status: 503, failRate: 1 };
 
-interface Reservation {
-  externalId: string;
-  reference: string;
-  bookingId: string;
-  status: (typeof STATUSES)[number];
-  checkIn: string;
-  checkOut: string;
-  guestName: string;
-  roomNumber: string | null;
-  updatedAt: string;
-  version: number;
-}
-
-/** The client-owned fields: a write that changes none of them is a no-op. */
-const FIELD_KEYS = ['bookingId', 'status', 'checkIn', 'checkOut', 'guestName', 'roomNumber'] as const;
-type ReservationFields = Pick<Reservation, (typeof FIELD_KEYS)[number]>;
-const pick = (f: ReservationFields): ReservationFields =>
-  Object.fromEntries(FIELD_KEYS.map((k) => [k, f[k]])) as ReservationFields;
-
-/** Reservations per property code, plus the per-property counter behind `FPMS-<code>-<n>`. */
-class ReservationStore {
-  private readonly properties = new Map<string, { next: number; byRef: Map<string, Reservation> }>();
-  private lastStamp = 0;
-
-  get(code: string, ref: string): Reservation | undefined {
-    return this.properties.get(code)?.byRef.get(ref);
-  }
-
-  list(code: string, since?: number): Reservation[] {
-    const all = [...(this.properties.get(code)?.byRef.values() ?? [])];
-    return all
-      .filter((r) => since === undefined || Date.parse(r.updatedAt) > since)
-      .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
-  }
-
-  /** PUT semantics: the body replaces every field (an omitted roomNumber clears it). */
-  upsert(code: string, ref: string, body: z.infer<typeof reservationBody>): Reservation {
-    return this.write(code, ref, { ...body, roomNumber: body.roomNumber ?? null });
-  }
-
-  /** Undefined when the reservation does not exist; cancelling twice is a no-op. */
-  cancel(code: string, ref: string): Reservation | undefined {
-    const existing = this.get(code, ref);
-    return existing && this.write(code, ref, { ...existing, status: 'CANCELLED' });
-  }
-
-  clear(): void {
-    this.properties.clear();
-  }
-
-  private write(code: string, ref: string, fields: ReservationFields): Reservation {
-    let property = this.properties.get(code);
-    if (!property) this.properties.set(code, (property = { next: 1, byRef: new Map() }));
-    const existing = property.byRef.get(ref);
-    if (existing && FIELD_KEYS.every((k) => existing[k] === fields[k])) {
-      return existing; // nothing changed: same version and updatedAt, so pollers do not see it again
-    }
-    const saved: Reservation = {
-      externalId: existing?.externalId ?? `FPMS-${code}-${property.next++}`,
-      reference: ref,
-      ...pick(fields),
-      updatedAt: this.stamp(),
-      version: (existing?.version ?? 0) + 1,
-    };
-    property.byRef.set(ref, saved);
-    return saved;
-  }
-
-  /**
-   * Strictly increasing timestamps: two writes in the same millisecond would otherwise share an updatedAt,
-   * and a poller whose cursor is that instant would miss the second one (`updatedSince` is exclusive).
-   */
-  private stamp(): string {
-    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
-    return new Date(this.lastStamp).toISOString();
-  }
-}
-
 function sendError(res: Response, status: number, code: string, message: string, extra: object = {}): void {
   res.status(status).json({ error: { code, message, ...extra } });
 }
 
 function sendValidationError(res: Response, error: z.ZodError): void {
-  const fields = error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
-  sendError(res, 422, 'validation_failed', 'Request validation failed', { fields });
+  sendError(res, 422, 'validation_failed', 'Request validation failed', { fields: fieldsOf(error) });
 }
 
 export async function startVendor(options: VendorOptions): Promise<RunningVendor> {
@@ -175,26 +104,37 @@ export async function startVendor(options: VendorOptions): Promise<RunningVendor
     sendError(res, 401, 'unauthorized', 'Missing or invalid bearer token');
   };
 
-  /** First handler of every /v1 route: counts the call, then applies the configured fault (if any). */
-  // Generic so each route keeps its own typed params (propertyCode, reference).
-  const vendorRoute = <P extends { propertyCode: string }>(req: Request<P>, res: Response, next: NextFunction) => {
-    const route = `${req.method} /v1${req.route.path}`;
-    stats.total++;
-    stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+  /**
+   * First handler of every vendor route (any style): counts the call, then applies the configured fault
+   * (if any). `propertyOf` says which property the call is about, for faults limited to propertyCodes;
+   * calls about no property (the OAuth token endpoint) are spared by such a fault.
+   */
+  const faultGate =
+    (propertyOf: (req: Request) => string | undefined) =>
+    // Generic so each route keeps its own typed params (propertyCode, reference, hotelCode).
+    <P>(req: Request<P>, res: Response, next: NextFunction): void => {
+      const route = `${req.method} ${req.baseUrl}${req.route.path}`;
+      stats.total++;
+      stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
 
-    const { mode, propertyCodes } = faults;
-    if (mode === 'ok' || (propertyCodes && !propertyCodes.includes(req.params.propertyCode))) return next();
-    if (mode === 'hang') return; // never answer: the client times out, or stop() destroys the socket
-    if (mode === 'slow') {
-      const timer = setTimeout(next, faults.latencyMs);
-      res.on('close', () => clearTimeout(timer)); // client gone or server stopping: don't run the handler
-      return;
-    }
-    faultSeen++;
-    if (Math.floor(faultSeen * faults.failRate) <= faultFailed) return next();
-    faultFailed++;
-    sendError(res, faults.status, 'injected_fault', `Injected fault (HTTP ${faults.status})`);
-  };
+      const { mode, propertyCodes } = faults;
+      if (mode === 'ok') return next();
+      if (propertyCodes) {
+        const property = propertyOf(req as unknown as Request);
+        if (!property || !propertyCodes.includes(property)) return next();
+      }
+      if (mode === 'hang') return; // never answer: the client times out, or stop() destroys the socket
+      if (mode === 'slow') {
+        const timer = setTimeout(next, faults.latencyMs);
+        res.on('close', () => clearTimeout(timer)); // client gone or server stopping: don't run the handler
+        return;
+      }
+      faultSeen++;
+      if (Math.floor(faultSeen * faults.failRate) <= faultFailed) return next();
+      faultFailed++;
+      sendError(res, faults.status, 'injected_fault', `Injected fault (HTTP ${faults.status})`);
+    };
+  const vendorRoute = faultGate((req) => (req.params as { propertyCode?: string }).propertyCode);
 
   const v1 = express.Router();
   const reservation = '/properties/:propertyCode/reservations/:reference';
@@ -230,6 +170,15 @@ export async function startVendor(options: VendorOptions): Promise<RunningVendor
 
   // Auth before body parsing: an unauthenticated caller gets 401 whatever it sent.
   app.use('/v1', requireAuth, express.json(), v1);
+  app.use('/api/connector/v1', mewsApi(store, { accessToken: apiToken, gate: faultGate(mewsPropertyOf) }));
+  const opera = operaApi(store, {
+    clientSecret: apiToken,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+    gate: faultGate((req) => (req.params as { hotelCode?: string }).hotelCode),
+  });
+  app.use('/oauth', opera.oauth);
+  app.use('/rsv', opera.rsv);
+  app.use('/par', opera.par);
 
   if (controlEnabled) {
     const control = express.Router();
@@ -250,6 +199,12 @@ export async function startVendor(options: VendorOptions): Promise<RunningVendor
       faults = NO_FAULTS;
       faultSeen = faultFailed = 0;
       stats = { total: 0, byRoute: {} };
+      opera.revokeTokens();
+      res.status(204).end();
+    });
+    // Opera style: every issued access token answers 401 from now on (clients must fetch a new one).
+    control.post('/revoke-tokens', (_req, res) => {
+      opera.revokeTokens();
       res.status(204).end();
     });
     app.use('/__control', express.json(), control);

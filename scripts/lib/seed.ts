@@ -3,6 +3,10 @@ import { hashPassword } from '../../gateway/src/auth/password.js';
 import type { PrismaClient } from '../../lib/src/db.js';
 import type { Role } from '../../lib/src/identity.js';
 import { fromIsoDate } from '../../lib/src/scalars.js';
+import { CredentialsCipher, credentialsHint, DEVELOPMENT_PMS_CREDENTIALS_KEY } from '../../subgraphs/pms/src/credentials.js';
+
+/** The fake vendor's Mews-style credentials (its AccessToken is its PMS_VENDOR_TOKEN, 'fake-vendor-token' by default). */
+export const DEMO_PMS_CREDENTIALS = { clientToken: 'innkeep-demo-client-token', accessToken: 'fake-vendor-token' };
 
 /**
  * Demo data for development and tests: two hotels with two room types and 12 rooms each, six bookings
@@ -102,7 +106,10 @@ export async function seedDemoData(
   prisma: PrismaClient,
   today = new Date().toISOString().slice(0, 10),
   demoPassword = process.env.DEMO_PASSWORD ?? DEFAULT_DEMO_PASSWORD,
+  // Sealed with the key the pms process will open them with (the same default in development).
+  pmsCredentialsKey = process.env.PMS_CREDENTIALS_KEY ?? DEVELOPMENT_PMS_CREDENTIALS_KEY,
 ): Promise<{ seeded: string[] }> {
+  const cipher = new CredentialsCipher(pmsCredentialsKey);
   await seedDemoUsers(prisma, demoPassword);
   const seeded: string[] = [];
   for (const h of DEMO_HOTELS) {
@@ -160,7 +167,17 @@ export async function seedDemoData(
       }
     });
 
-    await prisma.pmsConnection.create({ data: { hotelId, vendor: 'fakepms', propertyCode: h.propertyCode, status: 'ACTIVE', lastSyncAt: new Date() } });
+    await prisma.pmsConnection.create({
+      data: {
+        hotelId,
+        vendor: 'mews',
+        propertyCode: h.propertyCode,
+        status: 'ACTIVE',
+        lastSyncAt: new Date(),
+        credentialsCiphertext: cipher.seal(DEMO_PMS_CREDENTIALS, hotelId),
+        credentialsHint: credentialsHint(DEMO_PMS_CREDENTIALS),
+      },
+    });
     await prisma.pmsReservation.createMany({
       data: plan.map((_, i) => ({
         bookingId: seedId(`booking:${h.slug}:${i}`),

@@ -132,7 +132,16 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A hotel of the test's own, with rooms, a few bookings and a PMS connection of `vendor` / `propertyCode`:
  * what a chaos test breaks cannot disturb the seeded hotels other tests read.
  */
-export async function createPmsHotel(options: { gatewayUrl?: string; vendor: string; propertyCode: string; bookings: number }) {
+/** Credentials the fake vendor accepts: Mews style for 'mews' and its aliases, OAuth client credentials for 'opera'. */
+export function fakeVendorCredentials(vendor: string, token = 'fake-vendor-token') {
+  return vendor === 'opera' ? { clientId: 'innkeep-test-client', clientSecret: token } : { clientToken: 'innkeep-test-client-token', accessToken: token };
+}
+
+/**
+ * A hotel of the caller's own with a room, `bookings` bookings and a PMS connection (`vendor`: 'mews',
+ * 'opera', or an alias the target pms serves, e.g. the chaos test's 'chaospms').
+ */
+export async function createPmsHotel(options: { gatewayUrl?: string; vendor: string; propertyCode: string; bookings: number; credentials?: Record<string, string>; connect?: boolean }) {
   const url = options.gatewayUrl;
   const tag = options.propertyCode.toLowerCase();
   const hotel = await gql<any>(
@@ -155,10 +164,14 @@ export async function createPmsHotel(options: { gatewayUrl?: string; vendor: str
     if (booking.errors.length) throw new Error(`createBooking: ${JSON.stringify(booking.errors)}`);
     bookingIds.push(booking.data!.createBooking.id);
   }
-  await sql(
-    `INSERT INTO pms.connections (id, hotel_id, vendor, property_code, status, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, 'ACTIVE', now())`,
-    [hotelId, options.vendor, options.propertyCode],
+  if (options.connect === false) return { hotelId, bookingIds };
+  // Through the API, so the credentials are sealed the way the pms process opens them.
+  const connected = await gql<any>(
+    `mutation($input: ConnectPmsInput!) { connectPms(input: $input) { vendor } }`,
+    { input: { hotelId, vendor: options.vendor, propertyCode: options.propertyCode, credentials: options.credentials ?? fakeVendorCredentials(options.vendor) } },
+    { url, as: 'admin@innkeep.test' },
   );
+  if (connected.errors.length) throw new Error(`connectPms: ${JSON.stringify(connected.errors)}`);
   return { hotelId, bookingIds };
 }
 

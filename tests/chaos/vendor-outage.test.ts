@@ -1,6 +1,6 @@
 /**
  * Chaos: the PMS vendor hangs, then fails, then recovers. Real processes of this test's own — a fake
- * vendor, a pms subgraph speaking to it (adapter `chaospms`, so the shared pms never touches this hotel's
+ * vendor, a pms subgraph speaking to it (adapter alias `chaospms` of the Mews style, so the shared pms never touches this hotel's
  * queue), and a gateway pointing at that pms — and a hotel of its own.
  *
  * Promises: retries are bounded and timeouts honoured; the vendor × hotel breaker opens and then costs
@@ -40,7 +40,7 @@ describe('chaos: the PMS vendor hangs, fails and recovers', () => {
       extraPort(21),
       {
         PMS_VENDOR_URL: vendor.url,
-        PMS_VENDOR_NAME: 'chaospms',
+        PMS_ADAPTERS: 'chaospms=mews', // an alias of the Mews style: only this pms serves (and drains) this hotel
         PMS_VENDOR_TIMEOUT_MS: String(VENDOR_TIMEOUT_MS),
         PMS_BREAKER_THRESHOLD: '3',
         PMS_BREAKER_HALF_OPEN_AFTER_MS: String(HALF_OPEN_AFTER_MS),

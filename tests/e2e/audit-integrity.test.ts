@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { verifyChains } from '../../scripts/audit-verify.js';
+import { verifyChainsAt } from '../../scripts/audit-verify.js';
 import { env, eventually, gql, inDays, sql, type DemoUser } from './support.js';
 
 let hotelId = '';
@@ -77,10 +77,16 @@ describe('the hash chain', () => {
     try {
       const answer = await integrity();
       expect(answer.data.auditIntegrity).toMatchObject({ valid: false, firstInvalidSequence: target.sequence, checkedCount: rows.length });
-      expect(await verifyChains(env('INNKEEP_DATABASE_URL'), [hotelId])).toEqual([{ chain: hotelId, checkedCount: rows.length, firstInvalidSequence: target.sequence }]);
+      expect(await verifyChainsAt(env('INNKEEP_DATABASE_URL'), [hotelId])).toEqual([{ chain: hotelId, checkedCount: rows.length, firstInvalidSequence: target.sequence }]);
       const cli = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/audit-verify.ts', hotelId], { env: { ...process.env, DATABASE_URL: env('INNKEEP_DATABASE_URL') }, encoding: 'utf8' });
       expect(cli.status).toBe(1);
       expect(cli.stdout).toContain(`INVALID  ${hotelId}  first invalid event: sequence ${target.sequence}`);
+      // The audit subgraph's background check (AUDIT_VERIFY_INTERVAL_SECONDS, 1 s in the test stack) says so too.
+      const auditMetrics = new URL('/metrics', env('INNKEEP_AUDIT_URL')).toString();
+      await eventually(async () => {
+        const text = await (await fetch(auditMetrics)).text();
+        return Number(/^innkeep_audit_chains_invalid(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? 0) >= 1;
+      }, 15_000);
     } finally {
       await behindTheBack(`UPDATE audit.events SET details = '${original}'::jsonb WHERE id = '${target.id}'`);
     }

@@ -26,7 +26,7 @@ describe('the federation end to end', () => {
         expect(booking.guest.name).toEqual(expect.any(String));
         expect(booking.room.number).toMatch(/^\d{3}$/);
       }
-      expect(hotel.pmsConnection).toEqual({ vendor: 'fakepms' });
+      expect(hotel.pmsConnection).toEqual({ vendor: 'mews' });
     }
   });
 

@@ -74,7 +74,7 @@ describe('npm start (no DATABASE_URL, no REDIS_URL)', () => {
     expect(errors).toEqual([]);
     expect(data.hotels.map((h: any) => h.name).sort()).toEqual(['Alpine Lodge', 'Grand Harbor Hotel']);
     expect(data.hotels[0].bookings.nodes[0].guest.name).toEqual(expect.any(String));
-    expect(data.hotels[0].pmsConnection.vendor).toBe('fakepms');
+    expect(data.hotels[0].pmsConnection.vendor).toBe('mews');
     expect(first.output()).toContain('Loaded demo data: grand-harbor, alpine-lodge');
     expect(first.output()).toContain(`/graphql`);
     // It says how to log in from Sandbox: the demo users and their password.

@@ -127,3 +127,20 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** One row of the audit trail as tests read it (audit.events). */
+export interface AuditRow {
+  actor: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  hotel_id: string | null;
+  correlation_id: string | null;
+  details: Record<string, any>;
+  hash: string;
+}
+/** The audit events of one request and action, oldest first (what the relays delivered so far). */
+export const auditEventsOf = (correlationId: string, action: string) =>
+  sql<AuditRow>(`SELECT actor, action, resource_type, resource_id, hotel_id, correlation_id, details, hash FROM audit.events WHERE correlation_id = $1 AND action = $2 ORDER BY sequence`, [correlationId, action]);
+/** The audit event of this request and action, once the producer's relay delivered it. */
+export const auditEventOf = (correlationId: string, action: string) => eventually(async () => (await auditEventsOf(correlationId, action))[0], 15_000);

@@ -51,7 +51,7 @@ describe('audit stream', () => {
     await eventually(async () => stored.length === 80, 10_000);
     expect(stored).toEqual([...Array.from({ length: 50 }, (_, i) => `b-${i}`), ...Array.from({ length: 30 }, (_, i) => `b-${i}`)]);
     await eventually(async () => (await redis.xlen(key)) === 0, 5000);
-    const [, , , , , pending] = (await redis.xinfo('GROUPS', key)).flat() as unknown[];
+    const [, , , , , pending] = ((await redis.xinfo('GROUPS', key)) as unknown[][]).flat();
     expect(pending).toBe(0);
   });
 

@@ -171,16 +171,21 @@ describe('every Prisma model matches the migration (create, then read back)', ()
     const { prisma } = db;
     const hotelId = randomUUID();
     const syncedAt = new Date('2026-03-01T10:00:00.123Z');
+    const sealed = 'v1.keyid123.aXY.dGFn.Y2lwaGVydGV4dA'; // the shape credentials.ts writes (a CHECK refuses others)
     const connection = await prisma.pmsConnection.create({
-      data: { hotelId, vendor: 'fakepms', propertyCode: 'HTL1', status: 'ERROR', lastSyncAt: syncedAt, lastError: 'vendor 503' },
+      data: { hotelId, vendor: 'mews', propertyCode: 'HTL1', status: 'ERROR', lastSyncAt: syncedAt, lastError: 'vendor 503', credentialsCiphertext: sealed, credentialsHint: '…oken', pullCursor: '2026-03-01T10:00:00.000Z', lastPullAt: syncedAt },
     });
     expect(await prisma.pmsConnection.findUniqueOrThrow({ where: { hotelId } })).toMatchObject({
       id: connection.id,
-      vendor: 'fakepms',
+      vendor: 'mews',
       propertyCode: 'HTL1',
       status: 'ERROR',
       lastSyncAt: syncedAt,
       lastError: 'vendor 503',
+      credentialsCiphertext: sealed,
+      credentialsHint: '…oken',
+      pullCursor: '2026-03-01T10:00:00.000Z',
+      lastPullAt: syncedAt,
     });
 
     const bookingId = randomUUID();
@@ -193,7 +198,19 @@ describe('every Prisma model matches the migration (create, then read back)', ()
       syncedAt,
       lastError: null,
       updatedAt: expect.any(Date),
+      pushedStatus: null,
+      vendorStatus: null,
+      vendorUpdatedAt: null,
+      conflictVendorStatus: null,
+      conflictInnkeepStatus: null,
+      conflictAt: null,
     });
+    const conflicted = await prisma.pmsReservation.update({
+      where: { bookingId },
+      data: { pushedStatus: 'CONFIRMED', vendorStatus: 'CANCELLED', vendorUpdatedAt: syncedAt, conflictVendorStatus: 'CANCELLED', conflictInnkeepStatus: 'CONFIRMED', conflictAt: syncedAt },
+    });
+    expect(conflicted).toMatchObject({ pushedStatus: 'CONFIRMED', vendorStatus: 'CANCELLED', vendorUpdatedAt: syncedAt, conflictVendorStatus: 'CANCELLED', conflictInnkeepStatus: 'CONFIRMED', conflictAt: syncedAt });
+    expect(await prisma.pmsReservation.findFirst({ where: { hotelId, externalId: 'FPMS-1' } })).toMatchObject({ bookingId });
     const pending = await prisma.pmsReservation.create({ data: { bookingId: randomUUID(), hotelId } });
     expect(pending.syncStatus).toBe('PENDING');
   });

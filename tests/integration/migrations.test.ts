@@ -3,7 +3,7 @@
  * disturbs the schema other tests use.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,13 @@ const IDENTITY = '20261123010000_identity';
 const PMS_SYNC_QUEUE = '20261123173000_pms_sync_queue';
 const AUDIT_CHAIN = '20261123200000_audit_hash_chain';
 const IDENTITY_OUTBOX = '20261123210000_identity_outbox';
-const ALL = [INIT, IDENTITY, PMS_SYNC_QUEUE, AUDIT_CHAIN, IDENTITY_OUTBOX];
+const PMS_CONNECTORS = '20261204101000_pms_connectors';
+/** Every migration folder, in order: a new migration joins the list by itself. */
+const ALL = readdirSync(join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations'))
+  .filter((name) => /^\d{14}_/.test(name))
+  .sort();
+// The ones this file relies on by name are among them.
+for (const name of [INIT, IDENTITY, PMS_SYNC_QUEUE, AUDIT_CHAIN, IDENTITY_OUTBOX, PMS_CONNECTORS]) if (!ALL.includes(name)) throw new Error(`migration ${name} is missing`);
 const initSql = readFileSync(
   join(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations', INIT, 'migration.sql'),
   'utf8',
@@ -98,6 +104,20 @@ describe('migrate', () => {
     expect(await syncQueueTable()).toBe('pms.sync_jobs');
     const chainColumn = async () => (await sql(testUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'audit' AND table_name = 'events' AND column_name = 'hash'`))[0]!.n;
     expect(await chainColumn()).toBe(1);
+    // The newest first, one at a time; the PMS connectors' down.sql is checked on the way.
+    const credentialsColumn = async () => (await sql(testUrl, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'pms' AND table_name = 'connections' AND column_name = 'credentials_ciphertext'`))[0]!.n;
+    for (const name of ALL.slice(ALL.indexOf(IDENTITY_OUTBOX) + 1).reverse()) {
+      if (name === PMS_CONNECTORS) {
+        expect(await credentialsColumn()).toBe(1);
+        await sql(testUrl, `INSERT INTO pms.connections (id, hotel_id, vendor, property_code, updated_at) VALUES (gen_random_uuid(), gen_random_uuid(), 'mews', 'M1', now())`);
+      }
+      await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [name] });
+      if (name === PMS_CONNECTORS) {
+        expect(await credentialsColumn()).toBe(0);
+        expect(await sql(testUrl, `SELECT vendor FROM pms.connections WHERE property_code = 'M1'`)).toEqual([{ vendor: 'fakepms' }]);
+        await sql(testUrl, `DELETE FROM pms.connections WHERE property_code = 'M1'`);
+      }
+    }
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [IDENTITY_OUTBOX] });
     expect((await sql(testUrl, `SELECT to_regclass('identity.outbox') AS t`))[0]!.t).toBeNull();
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [AUDIT_CHAIN] });
@@ -112,7 +132,7 @@ describe('migrate', () => {
 
     await expect(migrate(testUrl)).resolves.toEqual({ applied: ALL });
     expect(await appSchemas()).toEqual(['audit', 'booking', 'hotel', 'identity', 'pms']);
-    await expect(rollback(testUrl, 5)).resolves.toEqual({ rolledBack: [IDENTITY_OUTBOX, AUDIT_CHAIN, PMS_SYNC_QUEUE, IDENTITY, INIT] });
+    await expect(rollback(testUrl, ALL.length)).resolves.toEqual({ rolledBack: [...ALL].reverse() });
     await expect(rollback(testUrl)).resolves.toEqual({ rolledBack: [] });
   });
 

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { AUDIT_WRITE_SCOPE } from '../../lib/src/audit-client.js';
 import { ANONYMOUS, type Principal, type Role } from '../../lib/src/identity.js';
 import { extraPort } from '../setup/state.js';
-import { startProcess, metric, metricsOf, type Proc } from '../chaos/support.js';
+import { fakeVendorCredentials, startProcess, metric, metricsOf, type Proc } from '../chaos/support.js';
 import { eventually, gql, inDays, sql } from '../e2e/support.js';
 import { craftToken, expectContractError, GH, principals, subgraphUrl, tokenFor, type Subgraph } from '../security/support.js';
 
@@ -109,7 +109,12 @@ async function createOwnHotel(tag: string): Promise<OwnHotel> {
     roomIds.push(room.data!.createRoom.id);
   }
   const propertyCode = `LIVE-${tag}`.toUpperCase();
-  await sql(`INSERT INTO pms.connections (id, hotel_id, vendor, property_code, status, updated_at) VALUES (gen_random_uuid(), $1, 'fakepms', $2, 'ACTIVE', now())`, [hotelId, propertyCode]);
+  const connected = await gql<any>(
+    `mutation($input: ConnectPmsInput!) { connectPms(input: $input) { vendor } }`,
+    { input: { hotelId, vendor: 'mews', propertyCode, credentials: fakeVendorCredentials('mews') } },
+    admin,
+  );
+  expect(connected.errors).toEqual([]);
   return { hotelId, roomIds, propertyCode };
 }
 

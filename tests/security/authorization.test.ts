@@ -491,7 +491,7 @@ describe('PMS connection (pmsConnection, Hotel.pmsConnection)', () => {
     expectNoForeignData(who, direct);
     if (outcome === 'ok') {
       expect(direct.errors).toEqual([]);
-      expect(direct.data.pmsConnection).toEqual({ vendor: 'fakepms', propertyCode: 'GH-001', status: expect.any(String), hotel: { id: GH } });
+      expect(direct.data.pmsConnection).toEqual({ vendor: 'mews', propertyCode: 'GH-001', status: expect.any(String), hotel: { id: GH } });
       expect(entity.data._entities[0].pmsConnection).toEqual({ propertyCode: 'GH-001', hotel: { id: GH } });
       return;
     }

@@ -67,7 +67,7 @@ describe('through the gateway: who sees what', () => {
   });
 
   it('PMS settings are for managers of the hotel; front desk gets FORBIDDEN with the rest served', async () => {
-    expect((await gql<any>(PMS, { id: GH }, { as: 'manager@grand-harbor.test' })).data.hotel.pmsConnection.vendor).toBe('fakepms');
+    expect((await gql<any>(PMS, { id: GH }, { as: 'manager@grand-harbor.test' })).data.hotel.pmsConnection.vendor).toBe('mews');
     const frontDesk = await gql<any>(`query($id: ID!) { hotel(id: $id) { name pmsConnection { vendor } } }`, { id: GH }, { as: 'frontdesk@grand-harbor.test' });
     expect(frontDesk.data.hotel.name).toBe('Grand Harbor Hotel');
     expect(frontDesk.data.hotel.pmsConnection).toBeNull();

@@ -14,6 +14,7 @@ import { seedDemoData } from '../../scripts/lib/seed.js';
 import { recreateDatabase } from '../../scripts/lib/database.js';
 import { startStack } from '../../scripts/lib/stack.js';
 import { TEST_DATABASE, TEST_PORT_BASE, TEST_PORTS, TEST_LOG_DIR, setTestState } from './state.js';
+import { TEST_WEBHOOK_SECRETS } from './webhook-secrets.js';
 
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
@@ -56,6 +57,10 @@ export default async function globalSetup(): Promise<void> {
       // whole-request deadline beyond that. tests/chaos proves the timeouts on processes of its own.
       SUBGRAPH_TIMEOUT_MS: '15000',
       REQUEST_DEADLINE_MS: '30000',
+      // The audit subgraph re-verifies every hash chain this often (the tamper test watches its metric).
+      AUDIT_VERIFY_INTERVAL_SECONDS: '1',
+      // Signed PMS webhooks (tests/e2e/pms-webhooks.test.ts): mews mid-rotation, with two secrets.
+      PMS_WEBHOOK_SECRETS: JSON.stringify(TEST_WEBHOOK_SECRETS),
     },
     ports: TEST_PORTS,
     logDir: TEST_LOG_DIR,

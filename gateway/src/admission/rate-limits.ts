@@ -4,7 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
-import { createRateLimits } from '../../../lib/src/rate-limit/index.js';
+import { createRateLimits, type RateLimitsOptions } from '../../../lib/src/rate-limit/index.js';
 import type { GatewayContext } from '../context.js';
 import { clientBudget } from './client-budget.js';
 import { loginLimit } from './login-limit.js';
@@ -16,6 +16,8 @@ export interface GatewayRateLimitsOptions {
   redis: Redis | null;
   logger: Logger;
   metrics: Metrics;
+  /** After every SIGHUP re-read of the file (the composition root audits it). */
+  onReload?: RateLimitsOptions['onReload'];
 }
 
 export interface GatewayRateLimits {
@@ -38,6 +40,7 @@ export async function createGatewayRateLimits(options: GatewayRateLimitsOptions)
     keyPrefix: options.config.RATE_LIMIT_KEY_PREFIX,
     logger: options.logger,
     metrics: options.metrics,
+    ...(options.onReload ? { onReload: options.onReload } : {}),
   });
   // Count in Redis from the first request on (a Redis that is down does not hold the start: memory fallback).
   if (!(await limits.counters.ready())) options.logger.warn({ component: 'rate-limit' }, 'Redis not reachable at start-up: rate limits count in memory on this instance until it is');

@@ -4,6 +4,7 @@ import type { PrismaClient } from '../../../lib/src/db.js';
 import { AppError, ConflictError, ErrorCode, NotFoundError } from '../../../lib/src/errors.js';
 import { actorOf, hasRole, isPlatformAdmin, SCOPES, type Principal } from '../../../lib/src/identity.js';
 import { isUuid, UUID, validateInput } from '../../../lib/src/validation.js';
+import { authzDeniedFact } from '../../../lib/src/request-audit.js';
 import { generateApiKey } from './api-key-secret.js';
 import type { UsageCounter } from './api-key-usage.js';
 
@@ -26,7 +27,7 @@ export interface ApiKeyService {
   create(input: { name: string; scopes: string[]; hotelIds: string[]; expiresAt?: Date | null }, by: Principal, meta?: AuditMeta): Promise<{ apiKey: ApiKeyView; secret: string }>;
   rotate(id: string, by: Principal, meta?: AuditMeta): Promise<{ apiKey: ApiKeyView; secret: string; previousValidUntil: Date }>;
   revoke(id: string, by: Principal, meta?: AuditMeta): Promise<ApiKeyView>;
-  list(by: Principal): Promise<ApiKeyView[]>;
+  list(by: Principal, meta?: AuditMeta): Promise<ApiKeyView[]>;
 }
 
 const dedupe = <T>(values: T[]) => [...new Set(values)];
@@ -46,10 +47,10 @@ type Row = Awaited<ReturnType<PrismaClient['apiKey']['findUniqueOrThrow']>>;
  * tenant's key answers NOT_FOUND, exactly like a missing one.
  */
 type Reach = 'all' | readonly string[];
-function reachOf(by: Principal): Reach {
+function reachOf(by: Principal): Reach | null {
   if (by.kind === 'user' && isPlatformAdmin(by)) return 'all';
   if (by.kind === 'user' && hasRole(by, 'HOTEL_MANAGER')) return by.hotelIds;
-  throw new AppError(ErrorCode.FORBIDDEN, 'Only platform admins and hotel managers may manage API keys');
+  return null;
 }
 const within = (reach: Reach, hotelIds: string[]) => reach === 'all' || (hotelIds.length > 0 && hotelIds.every((h) => reach.includes(h)));
 
@@ -91,9 +92,21 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
     };
   }
 
+  /**
+   * A refusal of these identity rules is audited like a shield rule's (lib/src/request-audit.ts
+   * `authz.denied`; the caller is authenticated: requireIdentity answered anonymous callers already).
+   */
+  async function refuse(by: Principal, meta: AuditMeta, field: string, rule: string, message: string): Promise<never> {
+    const request = { principal: by, correlationId: meta.correlationId ?? null, service: 'gateway', operation: null, operationType: field === 'apiKeys' ? ('query' as const) : ('mutation' as const) };
+    await audit?.record(authzDeniedFact(request, [{ path: field, rule }]));
+    throw new AppError(ErrorCode.FORBIDDEN, message);
+  }
+  const reachFor = async (by: Principal, meta: AuditMeta, field: string) =>
+    reachOf(by) ?? refuse(by, meta, field, 'apiKeyManager', 'Only platform admins and hotel managers may manage API keys');
+
   /** The key, if it exists and `by` may manage it; NOT_FOUND otherwise (no tenant learns of another's keys). */
-  async function manageable(id: string, by: Principal): Promise<Row> {
-    const reach = reachOf(by);
+  async function manageable(id: string, by: Principal, meta: AuditMeta, field: string): Promise<Row> {
+    const reach = await reachFor(by, meta, field);
     const row = isUuid(id) ? await prisma.apiKey.findUnique({ where: { id } }) : null;
     if (!row || !within(reach, row.hotelIds)) throw new NotFoundError('ApiKey', id);
     return row;
@@ -107,10 +120,10 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
 
   return {
     async create(input, by, meta = {}) {
-      const reach = reachOf(by);
+      const reach = await reachFor(by, meta, 'createApiKey');
       const valid = validateInput(createInput, input, 'input');
       if (!within(reach, valid.hotelIds)) {
-        throw new AppError(ErrorCode.FORBIDDEN, 'A hotel manager may create API keys only for their own hotels (at least one)');
+        await refuse(by, meta, 'createApiKey', 'apiKeyHotelsOwn', 'A hotel manager may create API keys only for their own hotels (at least one)');
       }
       const { row, secret } = await prisma.$transaction(async (tx) => {
         const created = await insert({ ...valid, expiresAt: valid.expiresAt ?? null, createdBy: actorOf(by) }, tx);
@@ -121,7 +134,7 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
     },
 
     async rotate(id, by, meta = {}) {
-      const old = await manageable(id, by);
+      const old = await manageable(id, by, meta, 'rotateApiKey');
       if (old.revokedAt) throw new ConflictError('A revoked API key cannot be rotated');
       if (old.replacedById) throw new ConflictError('This API key was already rotated; rotate its replacement');
       if (old.expiresAt && old.expiresAt.getTime() <= Date.now()) throw new ConflictError('An expired API key cannot be rotated');
@@ -145,7 +158,7 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
     },
 
     async revoke(id, by, meta = {}) {
-      const row = await manageable(id, by);
+      const row = await manageable(id, by, meta, 'revokeApiKey');
       if (row.revokedAt) return view(row);
       return view(
         await prisma.$transaction(async (tx) => {
@@ -156,8 +169,8 @@ export function createApiKeyService(options: { prisma: PrismaClient; usage: Usag
       );
     },
 
-    async list(by) {
-      const reach = reachOf(by);
+    async list(by, meta = {}) {
+      const reach = await reachFor(by, meta, 'apiKeys');
       const rows = await prisma.apiKey.findMany({
         where: reach === 'all' ? {} : { hotelIds: { hasSome: [...reach] } },
         orderBy: { createdAt: 'desc' },

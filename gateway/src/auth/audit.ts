@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { AUDIT_TOPIC, auditEvent } from '../../../lib/src/audit-event.js';
 import type { PrismaClient } from '../../../lib/src/db.js';
 import type { Logger } from '../../../lib/src/logger.js';
+import type { AuditFact } from '../../../lib/src/audit-outbox.js';
 
 /** Audit actions of the gateway's identity (docs/security.md "What is audited"). */
 export type AuthAuditAction =
@@ -31,8 +32,11 @@ export interface AuditMeta {
 }
 
 export interface AuthAudit {
-  /** Writes the event to the gateway's outbox (in `tx` when given: the same transaction as the change). */
-  record(event: AuthAuditEvent, tx?: Pick<PrismaClient, 'identityOutbox'>): Promise<void>;
+  /**
+   * Writes the event to the gateway's outbox (in `tx` when given: the same transaction as the change).
+   * Besides its own actions, the gateway records lib's shared ones (`authz.denied`, `config.rate_limits_reloaded`).
+   */
+  record(event: AuthAuditEvent | AuditFact, tx?: Pick<PrismaClient, 'identityOutbox'>): Promise<void>;
 }
 
 /**

@@ -21,7 +21,7 @@ export function buildIdentitySchema(apiKeys: ApiKeyService): GraphQLSchema {
     DateTime: DateTimeScalar,
     Query: {
       me: (_: unknown, __: unknown, ctx: GatewayContext) => ctx.principal,
-      apiKeys: (_: unknown, __: unknown, ctx: GatewayContext) => apiKeys.list(requireIdentity(ctx)),
+      apiKeys: (_: unknown, __: unknown, ctx: GatewayContext) => apiKeys.list(requireIdentity(ctx), { correlationId: ctx.correlationId }),
     },
     Mutation: {
       createApiKey: (_: unknown, { input }: { input: { name: string; scopes: string[]; hotelIds: string[]; expiresAt?: Date | null } }, ctx: GatewayContext) =>

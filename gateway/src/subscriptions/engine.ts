@@ -1,4 +1,5 @@
 import { buildOperationContext, executeQueryPlan, type GraphQLDataSource, type ServiceMap } from '@apollo/gateway';
+import { inSpan } from '../../../lib/src/tracing.js';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type PlanNode, type QueryPlan } from '@apollo/query-planner';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -156,7 +157,10 @@ export class FederatedSubscriptionEngine {
       queryHash: '',
     };
     const operationContext = buildOperationContext({ schema: state.apiGraphQLSchema, operationDocument: plan.document, ...(plan.operationName ? { operationName: plan.operationName } : {}) });
-    const result = await executeQueryPlan(plan.perEvent, serviceMap, requestContext as never, operationContext, state.supergraphSchema, state.apiSchema);
+    // One trace per event execution (its entity fetches are child spans); tracing off: no cost.
+    const result = await inSpan(`subscription event ${plan.operationName ?? 'anonymous'}`, { 'graphql.operation.type': 'subscription' }, () =>
+      executeQueryPlan(plan.perEvent, serviceMap, requestContext as never, operationContext, state.supergraphSchema, state.apiSchema),
+    );
     return { data: (result.data ?? null) as ExecutionResult['data'], ...(result.errors?.length ? { errors: result.errors as GraphQLError[] } : {}) };
   }
 

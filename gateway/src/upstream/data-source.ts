@@ -1,4 +1,5 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { inSpan, SpanKind, traceHeaders } from '../../../lib/src/tracing.js';
 import type { GraphQLError } from 'graphql';
 import { CORRELATION_HEADER } from '../../../lib/src/correlation.js';
 import { ServiceUnavailableError, UpstreamTimeoutError } from '../../../lib/src/errors.js';
@@ -108,12 +109,19 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
   private async send(batch: Options[], signal: AbortSignal): Promise<Response[]> {
     const operations = batch.map(({ request }) => ({ query: request.query, variables: request.variables, operationName: request.operationName }));
-    const response = await fetch(this.options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await this.upstreamHeaders(batch[0]!.context)) },
-      body: JSON.stringify(operations.length === 1 ? operations[0] : operations),
-      signal,
-    });
+    const headers = await this.upstreamHeaders(batch[0]!.context);
+    const response = await inSpan(
+      `POST ${this.subgraph}`,
+      { 'peer.service': this.subgraph, 'innkeep.batch_size': batch.length },
+      () =>
+        fetch(this.options.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers, ...traceHeaders() },
+          body: JSON.stringify(operations.length === 1 ? operations[0] : operations),
+          signal,
+        }),
+      SpanKind.CLIENT,
+    );
     const body = (await response.json().catch(() => null)) as Response | Response[] | null;
     const answers = operations.length === 1 && body && !Array.isArray(body) ? [body] : body;
     if (!response.ok || !Array.isArray(answers) || answers.length !== batch.length || !answers.every(isObject)) {

@@ -3,12 +3,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { rateLimitDirectiveTransformer } from './directive.js';
-import { describeLimit, loadRateLimitSettings, type RateLimitSettings } from './settings.js';
+import { describeLimit, loadRateLimitSettings, RateLimitConfigError, type RateLimitSettings } from './settings.js';
 import { createCounterStore, type CounterStore } from './store.js';
+import { changedRateLimitKeys, fileDigest, type RateLimitReload } from './reload-audit.js';
 
 export { RATE_LIMIT_DIRECTIVE_SDL, usesRateLimit, type RateLimitContext } from './directive.js';
 export { RateLimitConfigError, type RateLimitSettings } from './settings.js';
 export { TIERS, type Tier } from './tiers.js';
+export { auditRateLimitReload, type RateLimitReload } from './reload-audit.js';
 
 export interface RateLimitsOptions {
   /** The limits file (RATE_LIMITS_FILE). */
@@ -21,6 +23,8 @@ export interface RateLimitsOptions {
   metrics: Metrics;
   /** Re-read the file on SIGHUP. Default true. */
   reloadOnSighup?: boolean;
+  /** After every re-read, applied or refused (the composition root audits it). */
+  onReload?(reload: RateLimitReload): void;
 }
 
 export interface RateLimits {
@@ -42,6 +46,7 @@ export interface RateLimits {
 export function createRateLimits(options: RateLimitsOptions): RateLimits {
   const logger = options.logger.child({ component: 'rate-limit' });
   let current = loadRateLimitSettings(options.file);
+  let currentDigest = fileDigest(options.file);
   const counters = createCounterStore({ redis: options.redis, keyPrefix: options.keyPrefix, logger, metrics: options.metrics });
   const settings = () => current;
   const directive = rateLimitDirectiveTransformer({ counters, settings, metrics: options.metrics, logger });
@@ -54,14 +59,21 @@ export function createRateLimits(options: RateLimitsOptions): RateLimits {
     });
 
   const reload = () => {
+    const previousHash = currentDigest;
+    const newHash = fileDigest(options.file);
+    let outcome: Omit<RateLimitReload, 'previousHash' | 'newHash'>;
     try {
-      current = loadRateLimitSettings(options.file);
+      const next = loadRateLimitSettings(options.file);
+      outcome = { file: next.source, outcome: 'ok', changedKeys: changedRateLimitKeys(current, next) };
+      current = next;
+      currentDigest = newHash;
       logger.info({ source: current.source, fields: describe(), apiKeys: current.apiKeys.size }, 'rate limits reloaded');
-      return true;
     } catch (error) {
+      outcome = { file: current.source, outcome: 'refused', changedKeys: [], reason: error instanceof RateLimitConfigError ? error.message.slice(0, 500) : 'unreadable' };
       logger.error({ err: error }, 'rate limits NOT reloaded: the file is invalid; the previous limits stay in force');
-      return false;
     }
+    options.onReload?.({ ...outcome, previousHash, newHash });
+    return outcome.outcome === 'ok';
   };
   const onSighup = () => void reload();
   if (options.reloadOnSighup !== false) process.on('SIGHUP', onSighup);

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { createRedis } from '../redis.js';
 import { usesRateLimit } from './directive.js';
-import { createRateLimits } from './index.js';
+import { createRateLimits, type RateLimitsOptions } from './index.js';
 
 export interface SubgraphRateLimitConfig {
   REDIS_URL?: string;
@@ -20,12 +20,12 @@ export interface SubgraphRateLimitConfig {
  */
 export async function subgraphRateLimits(
   schema: GraphQLSchema,
-  options: { service: string; config: SubgraphRateLimitConfig; logger: Logger; metrics: Metrics },
+  options: { service: string; config: SubgraphRateLimitConfig; logger: Logger; metrics: Metrics } & Pick<RateLimitsOptions, 'onReload'>,
 ): Promise<{ schema: GraphQLSchema; close(): void }> {
   if (!usesRateLimit(schema)) return { schema, close: () => undefined };
   const { config, logger } = options;
   const redis = config.REDIS_URL
-    ? createRedis(config.REDIS_URL, `${options.service}-rate-limit`, { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS })
+    ? createRedis(config.REDIS_URL, `${options.service}-rate-limit`, { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, metrics: options.metrics })
     : null;
   // ioredis reports every failed reconnect attempt; one warning per outage is enough (the counters log their fallback).
   let warned = false;
@@ -43,6 +43,7 @@ export async function subgraphRateLimits(
       keyPrefix: config.RATE_LIMIT_KEY_PREFIX ?? 'innkeep:rl:',
       logger,
       metrics: options.metrics,
+      ...(options.onReload ? { onReload: options.onReload } : {}),
     });
     limited = limits.applyTo(schema);
     if (!(await limits.counters.ready())) logger.warn({ component: 'rate-limit' }, 'Redis not reachable at start-up: rate limits count in memory on this instance until it is');

@@ -1,5 +1,6 @@
 import { auditExportRoute } from './export.js';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
+import { ChainMonitor } from './chains.js';
 import { AUDIT_WRITE_SCOPE } from '../../../lib/src/audit-client.js';
 import { requireServiceScope } from '../../../lib/src/authz.js';
 import { serviceDatabase } from '../../../lib/src/db.js';
@@ -14,7 +15,15 @@ import { auditEventOf } from '../../../lib/src/audit-outbox.js';
 import { createEventBus, PLATFORM_SCOPE, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 
-export const loadAuditConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('audit', {}, env);
+export const loadAuditConfig = (env: NodeJS.ProcessEnv = process.env) =>
+  loadSubgraphConfig(
+    'audit',
+    {
+      /** How often every hash chain is re-verified in the background (seconds; 0 = never): innkeep_audit_chains_invalid. */
+      AUDIT_VERIFY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(604_800).default(900),
+    },
+    env,
+  );
 export type AuditConfig = ReturnType<typeof loadAuditConfig>;
 
 export async function start(config: AuditConfig): Promise<RunningService> {
@@ -47,6 +56,8 @@ export async function start(config: AuditConfig): Promise<RunningService> {
       })
     : undefined;
   consumer?.start();
+  const chains = new ChainMonitor({ pool: db.pool, intervalMs: config.AUDIT_VERIFY_INTERVAL_SECONDS * 1000, logger, metrics });
+  chains.start();
   const service = await startSubgraph<AuditContext>(
     {
       name: 'audit',
@@ -89,6 +100,7 @@ export async function start(config: AuditConfig): Promise<RunningService> {
     ...service,
     stop: async () => {
       await consumer?.stop();
+      await chains.stop();
       await service.stop();
     },
   };

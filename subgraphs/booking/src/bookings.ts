@@ -77,6 +77,8 @@ export interface PageArgs {
 export interface Caller {
   actor: string;
   correlationId: string;
+  /** Where the change came from when not the caller's own action (e.g. `pms-webhook`); lands in the audit details. */
+  source?: string;
 }
 
 /**
@@ -321,7 +323,11 @@ export class Bookings {
       if (count === 0) {
         throw new ConflictError(`A ${current.status} booking cannot become ${transition.to}`, { status: current.status });
       }
-      await this.recordAudit(tx, current, transition.action, caller, { to: transition.to, ...(extra.cancelReason ? { reasonGiven: true } : {}) });
+      await this.recordAudit(tx, current, transition.action, caller, {
+        to: transition.to,
+        ...(extra.cancelReason ? { reasonGiven: true } : {}),
+        ...(caller.source ? { source: caller.source } : {}),
+      });
       return current;
     }, this.deps.transactionOptions);
     this.deps.onOutboxWrite();

@@ -1,6 +1,7 @@
 import type { Booking } from '../../../lib/src/db.js';
 import { topic, type EventBus } from '../../../lib/src/events.js';
 import type { Logger } from '../../../lib/src/logger.js';
+import type { Metrics } from '../../../lib/src/metrics.js';
 import { todayIn } from './inventory.js';
 import { LIVE_OCCUPANCY_DAYS, type Occupancy } from './occupancy.js';
 
@@ -32,11 +33,20 @@ export interface BookingEventPayload {
  */
 export class BookingFeed {
   private readonly occupancyRuns = new Map<string, { again: boolean; done: Promise<void> }>();
+  private readonly business;
 
-  constructor(private readonly deps: { events: EventBus; occupancy: Occupancy; logger: Logger }) {}
+  constructor(private readonly deps: { events: EventBus; occupancy: Occupancy; logger: Logger; metrics?: Metrics }) {
+    // Business metrics, labelled by hotel: one series per tenant (bounded by the hotels of the platform),
+    // never by guest or booking.
+    this.business = deps.metrics && {
+      changes: deps.metrics.counter('innkeep_bookings_total', 'Committed booking changes by hotel and event (CREATED, CONFIRMED, CANCELLED, CHECKED_IN, CHECKED_OUT)', ['hotel', 'event'] as const),
+      occupied: deps.metrics.gauge('innkeep_occupancy_rooms', "Rooms occupied tonight (the hotel's date), per hotel; updated on every booking change of the hotel", ['hotel'] as const),
+    };
+  }
 
   changed(change: BookingChange): void {
     const { booking } = change;
+    this.business?.changes.inc({ hotel: booking.hotelId, event: change.type });
     const payload: BookingEventPayload = { type: change.type, booking, occurredAt: new Date() };
     void this.deps.events.publish(topic('booking', booking.hotelId), payload);
     if (change.timezone) this.deps.occupancy.rememberTimezone(booking.hotelId, change.timezone);
@@ -80,6 +90,7 @@ export class BookingFeed {
         today = todayIn('UTC');
       }
       const days = await this.deps.occupancy.count(hotelId, today, LIVE_OCCUPANCY_DAYS);
+      this.business?.occupied.set({ hotel: hotelId }, days[0]?.occupiedRooms ?? 0);
       await this.deps.events.publish(topic('occupancy', hotelId), { hotelId, days });
     } catch (error) {
       log.warn({ err: error }, 'occupancy not published (the booking change itself is committed)');

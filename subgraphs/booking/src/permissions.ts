@@ -27,7 +27,8 @@ import type { BookingContext } from './resolvers.js';
  *    names) — and a GUEST for bookings whose guest email is their own. AUDITOR: never.
  *  - Guest email / phone: staff of the booking's hotel, PLATFORM_ADMIN, or the guest themself.
  *  - createBooking: a GUEST for themselves only; staff / API key bookings:write for that hotel.
- *  - cancelBooking: the owner GUEST, staff, API key bookings:write; checkIn / checkOut: staff, API key.
+ *  - cancelBooking: the owner GUEST, staff, API key bookings:write, and the pms service with
+ *    bookings:pms-webhook for the hotel its token names; checkIn / checkOut: staff, API key.
  *
  * Decisions: a missing capability answers UNAUTHENTICATED (anonymous) or FORBIDDEN whatever the object;
  * a booking the caller may not see is null (`booking`, `bookingByReference`, `_entities`), absent from
@@ -42,6 +43,12 @@ import type { BookingContext } from './resolvers.js';
 export const READ_BOOKINGS: Grant = { roles: STAFF, scopes: ['bookings:read', 'bookings:write'], services: { scopes: ['bookings:read'] } };
 export const WRITE_BOOKINGS: Grant = { roles: STAFF, scopes: ['bookings:write'] };
 export const READ_GUEST_PII: Grant = { roles: STAFF };
+/**
+ * The pms service applying a cancellation made in the hotel's PMS (signed vendor webhooks,
+ * docs/pms-webhooks.md): cancel only, and only for the hotel its token names. No other mutation.
+ */
+export const PMS_WEBHOOK_SCOPE = 'bookings:pms-webhook';
+export const CANCEL_BOOKINGS: Grant = { ...WRITE_BOOKINGS, services: { scopes: [PMS_WEBHOOK_SCOPE] } };
 
 /** What this principal sees, computed once per request (lib/src/subgraph.ts → createContext). */
 export function bookingVisibility(p: Principal): BookingVisibility {
@@ -78,6 +85,7 @@ const hotelFeed = (name: string, hotelOfEvent: (event: any) => unknown) =>
 const mayReadBookings = capability<Ctx>('mayReadBookings', READ_BOOKINGS, isGuestUser);
 const mayBook = capability<Ctx>('mayBook', WRITE_BOOKINGS, isGuestUser);
 const mayManageStays = capability<Ctx>('mayManageStays', WRITE_BOOKINGS);
+const mayCancel = capability<Ctx>('mayCancel', CANCEL_BOOKINGS, isGuestUser);
 
 const createBookingFor = authRule<Ctx>('createBookingFor', 'no_cache', (_parent, { input }: { input?: { hotelId?: string; guest?: { email?: string } } }, ctx) => {
   const p = ctx.principal;
@@ -94,7 +102,7 @@ const bookingTarget = (name: string, allowed: (p: Principal, booking: Booking, c
   });
 
 const cancellable = bookingTarget('cancelTarget', async (p, booking, ctx) =>
-  isGranted(p, WRITE_BOOKINGS, booking.hotelId) || (isGuestUser(p) && isOwnEmail(p, (await ctx.loaders.guest.load(booking.guestId))?.email)),
+  isGranted(p, CANCEL_BOOKINGS, booking.hotelId) || (isGuestUser(p) && isOwnEmail(p, (await ctx.loaders.guest.load(booking.guestId))?.email)),
 );
 const stayManageable = bookingTarget('stayTarget', (p, booking) => isGranted(p, WRITE_BOOKINGS, booking.hotelId));
 
@@ -121,7 +129,7 @@ export const permissions = definePermissions(
     },
     Mutation: {
       createBooking: chain(mayBook, createBookingFor),
-      cancelBooking: chain(mayBook, cancellable),
+      cancelBooking: chain(mayCancel, cancellable),
       checkIn: chain(mayManageStays, stayManageable),
       checkOut: chain(mayManageStays, stayManageable),
     },

@@ -1,5 +1,6 @@
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import type { Booking } from '../../../lib/src/db.js';
+import type { Booking, Guest } from '../../../lib/src/db.js';
+import { isOwnEmail } from '../../../lib/src/authz.js';
 import { ConflictError } from '../../../lib/src/errors.js';
 import { actorOf } from '../../../lib/src/identity.js';
 import { money } from '../../../lib/src/money.js';
@@ -11,7 +12,7 @@ import { hotelScope, liveField } from '../../../lib/src/live.js';
 import type { BookingLoaders, Bookings, BookingVisibility, Caller, PageArgs } from './bookings.js';
 import type { BookingEventPayload } from './feed.js';
 import type { Occupancy, OccupancyUpdate } from './occupancy.js';
-import { isVisible, mayWatchHotel } from './permissions.js';
+import { isVisible, mayWatchHotel, PMS_WEBHOOK_SCOPE } from './permissions.js';
 
 export interface BookingContext extends SubgraphContext {
   bookings: Bookings;
@@ -25,10 +26,30 @@ export interface BookingContext extends SubgraphContext {
 
 type Ctx = BookingContext;
 
-const caller = (ctx: Ctx): Caller => ({ actor: actorOf(ctx.principal), correlationId: ctx.correlationId });
+/** A change the pms service makes on behalf of a signed vendor webhook is marked as such in the audit trail. */
+const caller = (ctx: Ctx): Caller => ({
+  actor: actorOf(ctx.principal),
+  correlationId: ctx.correlationId,
+  ...(ctx.principal.kind === 'service' && ctx.principal.scopes.includes(PMS_WEBHOOK_SCOPE) ? { source: 'pms-webhook' } : {}),
+});
 
 /** A booking the caller may not see answers exactly like one that does not exist. */
 const visibleOrNull = async (ctx: Ctx, booking: Booking | null) => (booking && (await isVisible(ctx, booking)) ? booking : null);
+
+type GuestOfBooking = Guest & { hotelId: string; bookingId: string };
+
+/**
+ * Guest email / phone read by anyone but the guest themself (staff users, API keys) are noted for the
+ * audit trail: one `guest.pii_read` per hotel per request (lib/src/request-audit.ts). Peer services
+ * (pms syncing bookings) are not: their use is audited by what they do with it.
+ */
+const piiField = (field: 'email' | 'phone') => (guest: GuestOfBooking, _: unknown, ctx: Ctx) => {
+  const p = ctx.principal;
+  if ((p.kind === 'user' || p.kind === 'apiKey') && !isOwnEmail(p, guest.email)) {
+    ctx.piiReads?.note({ hotelId: guest.hotelId, field, guestId: guest.id, bookingId: guest.bookingId });
+  }
+  return guest[field];
+};
 
 /** Thin resolvers: the domain lives in `Bookings`; cross-subgraph fields return entity references. */
 export const resolvers: GraphQLResolverMap<Ctx> = {
@@ -73,15 +94,17 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
     nights: (b: Booking) => Math.round((b.checkOut.getTime() - b.checkIn.getTime()) / 86_400_000),
     checkIn: (b: Booking) => toIsoDate(b.checkIn),
     checkOut: (b: Booking) => toIsoDate(b.checkOut),
-    // The booking's hotel travels with the guest: PII visibility depends on it (permissions.ts).
-    guest: async (b: Booking, _: unknown, ctx: Ctx) => {
+    // The booking's hotel travels with the guest: PII visibility (permissions.ts) and its audit depend on it.
+    guest: async (b: Booking, _: unknown, ctx: Ctx): Promise<GuestOfBooking | null> => {
       const guest = await ctx.loaders.guest.load(b.guestId);
-      return guest && { ...guest, hotelId: b.hotelId };
+      return guest && { ...guest, hotelId: b.hotelId, bookingId: b.id };
     },
     hotel: (b: Booking) => ({ __typename: 'Hotel', id: b.hotelId }),
     room: (b: Booking) => ({ __typename: 'Room', id: b.roomId }),
     total: (b: Booking) => money(b.totalMinor, b.currency),
   },
+  // Reached only when readGuestPii allowed it (permissions.ts).
+  Guest: { email: piiField('email'), phone: piiField('phone') },
   Hotel: {
     bookings: (hotel: { id: string }, args: PageArgs, ctx: Ctx) => ctx.bookings.page({ hotelId: hotel.id }, args, ctx.visibility),
   },

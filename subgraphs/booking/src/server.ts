@@ -50,7 +50,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
   );
   const events = createEventBus(config, { service: 'booking', logger, metrics });
   const occupancy = new Occupancy({ prisma: db.prisma, inventory });
-  const feed = new BookingFeed({ events, occupancy, logger });
+  const feed = new BookingFeed({ events, occupancy, logger, metrics });
   const bookings = new Bookings({
     prisma: db.prisma,
     transactionOptions: db.transactionOptions,

@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { manyByKey, oneByKey } from '../../../lib/src/loaders.js';
 import { z } from 'zod';
-import type { PrismaClient, Hotel, Room, RoomType, RoomStatus } from '../../../lib/src/db.js';
+import type { PrismaClient, Prisma, Hotel, Room, RoomType, RoomStatus } from '../../../lib/src/db.js';
+import type { AuditFact, AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import { BadUserInputError, NotFoundError } from '../../../lib/src/errors.js';
 import { isCurrencyCode } from '../../../lib/src/money.js';
 import { translateWriteErrors } from '../../../lib/src/prisma-errors.js';
@@ -88,6 +89,9 @@ const defined = <T extends Record<string, unknown>>(o: T) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]?: NonNullable<T[K]> };
 
 export interface CatalogOptions {
+  /** hotel's audit producer (hotel.outbox): every write records its event in the write's transaction. */
+  audit: Pick<AuditOutbox, 'record' | 'afterCommit'>;
+  transactionOptions?: { maxWait: number; timeout: number };
   /**
    * Called after a room's housekeeping status really changed (committed; not for a no-op write of the same
    * status). updateRoom cannot change the status, so setRoomStatus is the only source.
@@ -95,10 +99,28 @@ export interface CatalogOptions {
   onRoomStatusChanged?(room: Room): void;
 }
 
+/** Who writes, for the audit trail (`actorOf(principal)`) and the request's correlation ID. */
+export interface Caller {
+  actor: string;
+  correlationId: string;
+}
+
+type Tx = Prisma.TransactionClient;
+/** An audit fact of this hotel's chain, from the caller and what changed (IDs and settings; no PII lives here). */
+const fact = (caller: Caller, action: string, resource: { type: string; id: string; hotelId: string }, details: Record<string, unknown>): AuditFact => ({
+  actor: caller.actor,
+  correlationId: caller.correlationId,
+  action,
+  resourceType: resource.type,
+  resourceId: resource.id,
+  hotelId: resource.hotelId,
+  details,
+});
+
 export class Catalog {
   constructor(
     private readonly prisma: PrismaClient,
-    private readonly options: CatalogOptions = {},
+    private readonly options: CatalogOptions,
   ) {}
 
   listHotels(): Promise<Hotel[]> {
@@ -113,70 +135,114 @@ export class Catalog {
     return this.prisma.hotel.findUnique({ where: { slug: args.slug! } });
   }
 
-  createHotel(raw: unknown): Promise<Hotel> {
+  createHotel(raw: unknown, caller: Caller): Promise<Hotel> {
     const input = validateInput(createHotelInput, raw, 'input');
     return translateWriteErrors(
-      () => this.prisma.hotel.create({ data: { name: input.name, slug: input.slug, timezone: input.timezone, currency: input.currency, ...addressColumns(input.address) } }),
+      () =>
+        this.audited(
+          (tx) => tx.hotel.create({ data: { name: input.name, slug: input.slug, timezone: input.timezone, currency: input.currency, ...addressColumns(input.address) } }),
+          (hotel) => fact(caller, 'hotel.created', { type: 'Hotel', id: hotel.id, hotelId: hotel.id }, { slug: hotel.slug, timezone: hotel.timezone, currency: hotel.currency, country: hotel.country }),
+        ),
       { conflict: `A hotel with slug "${input.slug}" already exists`, notFound: { resource: 'Hotel', id: input.slug } },
     );
   }
 
-  updateHotel(id: string, raw: unknown): Promise<Hotel> {
+  updateHotel(id: string, raw: unknown, caller: Caller): Promise<Hotel> {
     const input = validateInput(updateHotelInput, raw, 'input');
     const { address: addr, ...rest } = input;
+    const changes = defined(rest);
     return translateWriteErrors(
-      () => this.prisma.hotel.update({ where: { id: this.id(id, 'Hotel') }, data: { ...defined(rest), ...(addr ? addressColumns(addr) : {}) } }),
+      () =>
+        this.audited(
+          (tx) => tx.hotel.update({ where: { id: this.id(id, 'Hotel') }, data: { ...changes, ...(addr ? addressColumns(addr) : {}) } }),
+          (hotel) => fact(caller, 'hotel.updated', { type: 'Hotel', id: hotel.id, hotelId: hotel.id }, { changed: [...Object.keys(changes), ...(addr ? ['address'] : [])].sort() }),
+        ),
       { conflict: 'Hotel update conflicts with another hotel', notFound: { resource: 'Hotel', id } },
     );
   }
 
-  async createRoomType(raw: unknown): Promise<RoomType> {
+  async createRoomType(raw: unknown, caller: Caller): Promise<RoomType> {
     const input = validateInput(createRoomTypeInput, raw, 'input');
     await this.requireHotel(input.hotelId);
-    return translateWriteErrors(() => this.prisma.roomType.create({ data: input }), {
-      conflict: `Room type "${input.name}" already exists in this hotel`,
-      notFound: { resource: 'Hotel', id: input.hotelId },
-    });
+    return translateWriteErrors(
+      () =>
+        this.audited(
+          (tx) => tx.roomType.create({ data: input }),
+          (type) => fact(caller, 'room_type.created', { type: 'RoomType', id: type.id, hotelId: type.hotelId }, { name: type.name, capacity: type.capacity, baseRateMinor: type.baseRateMinor }),
+        ),
+      { conflict: `Room type "${input.name}" already exists in this hotel`, notFound: { resource: 'Hotel', id: input.hotelId } },
+    );
   }
 
-  updateRoomType(id: string, raw: unknown): Promise<RoomType> {
+  /** A rate change is `rate.changed` (from / to, minor units); any other change `room_type.updated`. */
+  updateRoomType(id: string, raw: unknown, caller: Caller): Promise<RoomType> {
     const input = validateInput(updateRoomTypeInput, raw, 'input');
-    return translateWriteErrors(() => this.prisma.roomType.update({ where: { id: this.id(id, 'RoomType') }, data: defined(input) }), {
-      conflict: `Room type "${input.name}" already exists in this hotel`,
-      notFound: { resource: 'RoomType', id },
-    });
+    const changes = defined(input);
+    return translateWriteErrors(
+      () =>
+        this.audited(
+          async (tx) => {
+            const before = await tx.roomType.findUnique({ where: { id: this.id(id, 'RoomType') } });
+            if (!before) throw new NotFoundError('RoomType', id);
+            return { before, after: await tx.roomType.update({ where: { id }, data: changes }) };
+          },
+          ({ before, after }) => {
+            const changed = Object.keys(changes).sort();
+            const rate = before.baseRateMinor !== after.baseRateMinor ? { fromMinor: before.baseRateMinor, toMinor: after.baseRateMinor } : null;
+            return fact(caller, rate ? 'rate.changed' : 'room_type.updated', { type: 'RoomType', id, hotelId: after.hotelId }, { changed, ...rate });
+          },
+        ).then(({ after }) => after),
+      { conflict: `Room type "${input.name}" already exists in this hotel`, notFound: { resource: 'RoomType', id } },
+    );
   }
 
-  async createRoom(raw: unknown): Promise<Room> {
+  async createRoom(raw: unknown, caller: Caller): Promise<Room> {
     const input = validateInput(createRoomInput, raw, 'input');
     await this.requireRoomTypeOfHotel(input.roomTypeId, input.hotelId);
     return translateWriteErrors(
-      () => this.prisma.room.create({ data: { hotelId: input.hotelId, roomTypeId: input.roomTypeId, number: input.number, floor: input.floor, status: input.status ?? 'CLEAN' } }),
+      () =>
+        this.audited(
+          (tx) => tx.room.create({ data: { hotelId: input.hotelId, roomTypeId: input.roomTypeId, number: input.number, floor: input.floor, status: input.status ?? 'CLEAN' } }),
+          (room) => fact(caller, 'room.created', { type: 'Room', id: room.id, hotelId: room.hotelId }, { number: room.number, floor: room.floor, roomTypeId: room.roomTypeId, status: room.status }),
+        ),
       { conflict: `Room ${input.number} already exists in this hotel`, notFound: { resource: 'Hotel', id: input.hotelId } },
     );
   }
 
-  async updateRoom(id: string, raw: unknown): Promise<Room> {
+  async updateRoom(id: string, raw: unknown, caller: Caller): Promise<Room> {
     const input = validateInput(updateRoomInput, raw, 'input');
     const room = await this.prisma.room.findUnique({ where: { id: this.id(id, 'Room') } });
     if (!room) throw new NotFoundError('Room', id);
     if (input.roomTypeId) await this.requireRoomTypeOfHotel(input.roomTypeId, room.hotelId);
-    return translateWriteErrors(() => this.prisma.room.update({ where: { id }, data: defined(input) }), {
-      conflict: `Room ${input.number} already exists in this hotel`,
-      notFound: { resource: 'Room', id },
-    });
+    const changes = defined(input);
+    return translateWriteErrors(
+      () =>
+        this.audited(
+          (tx) => tx.room.update({ where: { id }, data: changes }),
+          (after) => fact(caller, 'room.updated', { type: 'Room', id, hotelId: after.hotelId }, { number: after.number, changed: Object.keys(changes).sort() }),
+        ),
+      { conflict: `Room ${input.number} already exists in this hotel`, notFound: { resource: 'Room', id } },
+    );
   }
 
-  async setRoomStatus(roomId: string, status: RoomStatus): Promise<Room> {
+  async setRoomStatus(roomId: string, status: RoomStatus, caller: Caller): Promise<Room> {
     const id = this.id(roomId, 'Room');
-    // Conditional write: only a real change counts (and is announced), even with concurrent writers.
-    const { count } = await translateWriteErrors(() => this.prisma.room.updateMany({ where: { id, status: { not: status } }, data: { status } }), {
-      conflict: 'Room status conflict',
-      notFound: { resource: 'Room', id: roomId },
-    });
-    const room = await this.prisma.room.findUnique({ where: { id } });
-    if (!room) throw new NotFoundError('Room', roomId);
-    if (count > 0) {
+    // The row lock makes `from` exact with concurrent writers; a write of the same status is no change
+    // (nothing audited, nothing announced).
+    const { room, from } = await translateWriteErrors(
+      () =>
+        this.audited(
+          async (tx) => {
+            const [locked] = await tx.$queryRaw<Array<{ status: RoomStatus }>>`SELECT status FROM hotel.rooms WHERE id = ${id}::uuid FOR UPDATE`;
+            if (!locked) throw new NotFoundError('Room', roomId);
+            if (locked.status === status) return { room: await tx.room.findUniqueOrThrow({ where: { id } }), from: null };
+            return { room: await tx.room.update({ where: { id }, data: { status } }), from: locked.status };
+          },
+          ({ room, from }) => from && fact(caller, 'room.status_changed', { type: 'Room', id, hotelId: room.hotelId }, { number: room.number, from, to: room.status }),
+        ),
+      { conflict: 'Room status conflict', notFound: { resource: 'Room', id: roomId } },
+    );
+    if (from) {
       try {
         this.options.onRoomStatusChanged?.(room);
       } catch {
@@ -184,6 +250,18 @@ export class Catalog {
       }
     }
     return room;
+  }
+
+  /** A write and its audit event in one transaction (both or neither); the relay is kicked once it committed. */
+  private async audited<T>(write: (tx: Tx) => Promise<T>, auditFact: (result: T) => AuditFact | null): Promise<T> {
+    const result = await this.prisma.$transaction(async (tx) => {
+      const written = await write(tx);
+      const event = auditFact(written);
+      if (event) await this.options.audit.record(event, tx);
+      return written;
+    }, this.options.transactionOptions);
+    this.options.audit.afterCommit();
+    return result;
   }
 
   private id(id: string, resource: string): string {

@@ -1,10 +1,10 @@
-import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import type { Hotel, Room, RoomStatus, RoomType } from '../../../lib/src/db.js';
 import { money } from '../../../lib/src/money.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
-import type { Catalog, CatalogLoaders } from './catalog.js';
+import type { Caller, Catalog, CatalogLoaders } from './catalog.js';
+import { actorOf } from '../../../lib/src/identity.js';
 import { isUuid } from '../../../lib/src/validation.js';
 import { topic, type EventBus } from '../../../lib/src/events.js';
 import { hotelScope, liveField } from '../../../lib/src/live.js';
@@ -15,9 +15,9 @@ export interface HotelContext extends SubgraphContext {
   loaders: CatalogLoaders;
   /** Live subscriptions listen here (lib/src/events.ts). */
   events: EventBus;
-  /** hotel's audit producer (hotel.outbox → the audit stream): `audit.record(fact, tx?)`. */
-  audit: AuditOutbox;
 }
+
+const caller = (ctx: HotelContext): Caller => ({ actor: actorOf(ctx.principal), correlationId: ctx.correlationId });
 
 const ref = (id: string) => (isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');
 
@@ -30,13 +30,13 @@ export const resolvers: GraphQLResolverMap<HotelContext> = {
     room: (_: unknown, args: { id: string }, ctx: HotelContext) => ctx.loaders.room.load(ref(args.id)),
   },
   Mutation: {
-    createHotel: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createHotel(input),
-    updateHotel: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateHotel(id, input),
-    createRoomType: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createRoomType(input),
-    updateRoomType: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateRoomType(id, input),
-    createRoom: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createRoom(input),
-    updateRoom: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateRoom(id, input),
-    setRoomStatus: (_: unknown, args: { roomId: string; status: RoomStatus }, ctx: HotelContext) => ctx.catalog.setRoomStatus(args.roomId, args.status),
+    createHotel: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createHotel(input, caller(ctx)),
+    updateHotel: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateHotel(id, input, caller(ctx)),
+    createRoomType: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createRoomType(input, caller(ctx)),
+    updateRoomType: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateRoomType(id, input, caller(ctx)),
+    createRoom: (_: unknown, { input }: { input: unknown }, ctx: HotelContext) => ctx.catalog.createRoom(input, caller(ctx)),
+    updateRoom: (_: unknown, { id, input }: { id: string; input: unknown }, ctx: HotelContext) => ctx.catalog.updateRoom(id, input, caller(ctx)),
+    setRoomStatus: (_: unknown, args: { roomId: string; status: RoomStatus }, ctx: HotelContext) => ctx.catalog.setRoomStatus(args.roomId, args.status, caller(ctx)),
   },
   Subscription: {
     // Refused (FORBIDDEN / UNAUTHENTICATED) before anything is subscribed; the rules re-check every event.

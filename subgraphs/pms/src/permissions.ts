@@ -6,6 +6,8 @@ import type { PmsContext } from './resolvers.js';
  * Who may do what in the pms subgraph (GUIDE §3).
  *
  *  - PMS connection (read) and sync: HOTEL_MANAGER of the hotel, PLATFORM_ADMIN, API keys with pms:sync.
+ *  - PMS connection changes (connectPms, updatePmsConnection, disablePmsConnection): HOTEL_MANAGER of the
+ *    hotel and PLATFORM_ADMIN only. Another tenant's hotel answers NOT_FOUND, like a hotel without one.
  *  - A booking's PMS status: FRONT_DESK / HOTEL_MANAGER of the booking's hotel, PLATFORM_ADMIN, API keys
  *    with bookings:read or pms:sync for it.
  *
@@ -17,6 +19,8 @@ import type { PmsContext } from './resolvers.js';
  */
 
 export const MANAGE_PMS: Grant = { roles: ['HOTEL_MANAGER'], scopes: ['pms:sync'] };
+/** Changing a connection (vendor, property, credentials): people only — an API key that syncs may not re-point it. */
+export const CONFIGURE_PMS: Grant = { roles: ['HOTEL_MANAGER'] };
 export const READ_BOOKING_PMS: Grant = { roles: STAFF, scopes: ['bookings:read', 'pms:sync'] };
 
 type Ctx = PmsContext;
@@ -34,6 +38,12 @@ const syncFeed = authRule<Ctx>('syncFeed', 'no_cache', (progress: { hotelId?: st
 
 const mayManagePms = capability<Ctx>('mayManagePms', MANAGE_PMS);
 const mayReadBookingPms = capability<Ctx>('mayReadBookingPms', READ_BOOKING_PMS);
+
+const mayConfigurePms = capability<Ctx>('mayConfigurePms', CONFIGURE_PMS);
+const configureTarget = authRule<Ctx>('configureTarget', 'no_cache', (_parent, args: { hotelId?: string; input?: { hotelId?: string } }, ctx) => {
+  const hotelId = args.hotelId ?? args.input?.hotelId ?? '';
+  return isGranted(ctx.principal, CONFIGURE_PMS, hotelId) || notFound('PmsConnection', hotelId);
+});
 
 const syncTarget = authRule<Ctx>('syncTarget', 'no_cache', (_parent, { hotelId }: { hotelId: string }, ctx) =>
   isGranted(ctx.principal, MANAGE_PMS, hotelId) || notFound('PmsConnection', hotelId),
@@ -60,6 +70,9 @@ export const permissions = definePermissions(
     },
     Mutation: {
       syncReservations: chain(mayManagePms, syncTarget),
+      connectPms: chain(mayConfigurePms, configureTarget),
+      updatePmsConnection: chain(mayConfigurePms, configureTarget),
+      disablePmsConnection: chain(mayConfigurePms, configureTarget),
     },
     Subscription: { pmsSyncProgress: syncFeed },
     PmsSyncProgress: ofGrantedHotel('syncProgressOfGrantedHotel', MANAGE_PMS),
@@ -67,6 +80,7 @@ export const permissions = definePermissions(
     Booking: { id: allow, pms: mayReadBookingPms },
     PmsConnection: ofGrantedHotel('connectionOfGrantedHotel', MANAGE_PMS),
     BookingPmsStatus: ofGrantedHotel('reservationOfGrantedHotel', READ_BOOKING_PMS),
+    PmsReservationConflict: ofGrantedHotel('conflictOfGrantedHotel', READ_BOOKING_PMS),
     PmsPendingSync: ofGrantedHotel('pendingSyncOfGrantedHotel', MANAGE_PMS),
     PmsSyncResult: syncResultOfGrantedHotel,
     _Service: allow,

@@ -1,16 +1,20 @@
 import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { isGranted } from '../../../lib/src/authz.js';
-import type { PmsConnection } from '../../../lib/src/db.js';
+import type { PmsConnection, PmsReservation } from '../../../lib/src/db.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
 import type { SubgraphContext } from '../../../lib/src/subgraph.js';
 import { MANAGE_PMS, mayWatchSync, READ_BOOKING_PMS } from './permissions.js';
 import type { PmsLoaders, PmsSync, PmsSyncProgress } from './sync.js';
+import type { ConnectPmsInput, PmsConnections, UpdatePmsConnectionInput } from './connections.js';
+import { actorOf } from '../../../lib/src/identity.js';
 import { topic, type EventBus } from '../../../lib/src/events.js';
 import { hotelScope, liveField } from '../../../lib/src/live.js';
 
 export interface PmsContext extends SubgraphContext {
   pms: PmsSync;
+  /** Connection settings (connect / update / disable), audited. */
+  connections: PmsConnections;
   loaders: PmsLoaders;
   /** Live subscriptions listen here (lib/src/events.ts). */
   events: EventBus;
@@ -18,6 +22,8 @@ export interface PmsContext extends SubgraphContext {
   audit: AuditOutbox;
 }
 type Ctx = PmsContext;
+
+const callerOf = (ctx: Ctx) => ({ actor: actorOf(ctx.principal), correlationId: ctx.correlationId });
 
 /** Another tenant's connection answers exactly like a hotel without one. */
 const connectionOf = (hotelId: string, ctx: Ctx) => (isGranted(ctx.principal, MANAGE_PMS, hotelId) ? ctx.loaders.connectionByHotel.load(hotelId) : null);
@@ -28,7 +34,10 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
     pmsConnection: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => connectionOf(hotelId, ctx),
   },
   Mutation: {
-    syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId, ctx.log),
+    syncReservations: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.pms.syncReservations(hotelId, ctx.correlationId, ctx.log, actorOf(ctx.principal)),
+    connectPms: (_: unknown, { input }: { input: ConnectPmsInput }, ctx: Ctx) => ctx.connections.connect(input, callerOf(ctx)),
+    updatePmsConnection: (_: unknown, { input }: { input: UpdatePmsConnectionInput }, ctx: Ctx) => ctx.connections.update(input, callerOf(ctx)),
+    disablePmsConnection: (_: unknown, { hotelId }: { hotelId: string }, ctx: Ctx) => ctx.connections.disable(hotelId, callerOf(ctx)),
   },
   Subscription: {
     // Refused (FORBIDDEN / UNAUTHENTICATED) before anything is subscribed; the rules re-check every event.
@@ -49,9 +58,15 @@ export const resolvers: GraphQLResolverMap<Ctx> = {
       return { ...reservation, stale: ctx.pms.isStale(reservation, connection) };
     },
   },
+  BookingPmsStatus: {
+    conflict: (r: PmsReservation) =>
+      r.conflictAt && { hotelId: r.hotelId, vendorStatus: r.conflictVendorStatus, innkeepStatus: r.conflictInnkeepStatus, detectedAt: r.conflictAt },
+  },
   PmsConnection: {
     hotel: (connection: PmsConnection) => ({ __typename: 'Hotel', id: connection.hotelId }),
     stale: (connection: PmsConnection, _: unknown, ctx: Ctx) => ctx.pms.isConnectionStale(connection),
+    // Whether credentials exist and their hint: the sealed value itself has no field to leak through.
+    credentialsConfigured: (connection: PmsConnection) => connection.credentialsCiphertext !== null,
     pendingSync: async (connection: PmsConnection, _: unknown, ctx: Ctx) => {
       const job = await ctx.loaders.pendingSyncByHotel.load(connection.hotelId);
       return job && { hotelId: job.hotelId, queuedAt: job.createdAt, retryAt: job.nextAttemptAt, attempts: job.attempts, lastError: job.lastError };

@@ -14,25 +14,36 @@ import { VendorPolicies } from './vendor-policies.js';
 import { permissions } from './permissions.js';
 import { resolvers, type PmsContext } from './resolvers.js';
 import { BOOKINGS_READ_SCOPE, createPmsLoaders, PmsSync } from './sync.js';
-import { VendorClient } from './vendor-client.js';
+import { ConnectorRegistry } from './connectors/registry.js';
+import { adapterSpecs, connectorConfigShape, refuseDevelopmentCredentialsKey } from './connectors/config.js';
+import { CredentialsCipher } from './credentials.js';
+import { PmsConnections } from './connections.js';
 import { createEventBus, topic } from '../../../lib/src/events.js';
 import { createServiceAuditOutbox } from '../../../lib/src/audit-stream.js';
+import { ProductionConfigError } from '../../../lib/src/production-guard.js';
+import { mountPmsWebhooks } from './webhooks.js';
+import { WebhookBookings } from './webhook-bookings.js';
+import { usesDevelopmentSecrets, webhookSecretsSchema } from './webhook-signature.js';
 
-export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
+export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) => refuseDevelopmentCredentialsKey(refuseDevelopmentWebhookSecrets(loadPmsConfigShape(env)));
+
+const loadPmsConfigShape = (env: NodeJS.ProcessEnv) =>
   loadSubgraphConfig(
     'pms',
     {
+      // Signed vendor webhooks (docs/pms-webhooks.md): secrets per vendor (newest first), window, body limit.
+      PMS_WEBHOOK_SECRETS: webhookSecretsSchema,
+      PMS_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(30).max(3600).default(300),
+      PMS_WEBHOOK_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('256kb'),
       BOOKING_URL: z.url().default(subgraphUrl('booking', env)),
       AUDIT_URL: z.url().default(subgraphUrl('audit', env)),
-      PMS_VENDOR_URL: z.url().default('http://127.0.0.1:4010'),
-      PMS_VENDOR_TOKEN: z.string().min(8).default('fake-vendor-token'),
+      // Vendor adapters, their base URLs and the credentials key (connectors/config.ts, docs/pms.md).
+      ...connectorConfigShape,
       PMS_VENDOR_TIMEOUT_MS: z.coerce.number().int().min(50).default(5000),
       PMS_STALE_AFTER_SECONDS: z.coerce.number().int().min(1).default(900),
       PEER_TIMEOUT_MS: z.coerce.number().int().min(50).default(3000),
       // Resilience (docs/resilience.md): switches, retry budget, and the vendor × hotel policy.
       ...resilienceConfigShape,
-      /** The vendor adapter this process speaks to PMS_VENDOR_URL: connections (and queued syncs) of this vendor are its own. */
-      PMS_VENDOR_NAME: z.string().regex(/^[a-z0-9_-]{1,40}$/).default('fakepms'),
       /** Vendor failures in a row (per vendor × hotel) that open its circuit. */
       PMS_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(3),
       /** How long an open vendor circuit refuses calls before one probe is let through (ms). */
@@ -60,13 +71,21 @@ export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) =>
   );
 export type PmsConfig = ReturnType<typeof loadPmsConfig>;
 
+/** The development webhook secrets are public (in this repository): production must bring its own. */
+function refuseDevelopmentWebhookSecrets<C extends { production: boolean; PMS_WEBHOOK_SECRETS: Parameters<typeof usesDevelopmentSecrets>[0] }>(config: C): C {
+  if (config.production && usesDevelopmentSecrets(config.PMS_WEBHOOK_SECRETS)) {
+    throw new ProductionConfigError('pms', ['PMS_WEBHOOK_SECRETS contains a development default: set random secrets (32+ characters) per vendor, e.g. {"mews":["…"]}']);
+  }
+  return config;
+}
+
 export async function start(config: PmsConfig): Promise<RunningService> {
   const logger = createLogger('pms', config.LOG_LEVEL);
   const db = serviceDatabase(config, 'pms', logger);
   const metrics = createMetrics('pms');
   const events = createEventBus(config, { service: 'pms', logger, metrics });
   // PMS connection changes, syncs and webhook refusals: pms.outbox → the audit stream.
-  const audit = createServiceAuditOutbox({ config, producer: 'pms', table: 'pms.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger });
+  const audit = createServiceAuditOutbox({ config, producer: 'pms', table: 'pms.outbox', pool: db.pool, auditUrl: config.AUDIT_URL, logger, metrics });
   const policies = new VendorPolicies(
     {
       timeoutMs: config.PMS_VENDOR_TIMEOUT_MS,
@@ -82,10 +101,15 @@ export async function start(config: PmsConfig): Promise<RunningService> {
     { logger, metrics },
   );
   const queue = new SyncQueue(db.prisma, { initialDelayMs: config.PMS_SYNC_RETRY_INITIAL_DELAY_MS, maxDelayMs: config.PMS_SYNC_RETRY_MAX_DELAY_MS });
+  // One adapter per served vendor (PMS_ADAPTERS), chosen per connection; credentials sealed per connection.
+  const connectors = new ConnectorRegistry(adapterSpecs(config), { timeoutMs: config.PMS_VENDOR_TIMEOUT_MS });
+  const cipher = new CredentialsCipher(config.PMS_CREDENTIALS_KEY, config.PMS_CREDENTIALS_PREVIOUS_KEYS);
+  const connections = new PmsConnections({ prisma: db.prisma, connectors, cipher, audit });
   const pms = new PmsSync({
     prisma: db.prisma,
-    vendor: new VendorClient({ baseUrl: config.PMS_VENDOR_URL, apiToken: config.PMS_VENDOR_TOKEN, timeoutMs: config.PMS_VENDOR_TIMEOUT_MS }),
-    vendorName: config.PMS_VENDOR_NAME,
+    connectors,
+    cipher,
+    audit,
     policies,
     queue,
     queueOnOutage: config.FALLBACKS_ENABLED,
@@ -103,21 +127,27 @@ export async function start(config: PmsConfig): Promise<RunningService> {
     // Every step of every run (request or queued retry), for pmsSyncProgress.
     onProgress: (progress) => void events.publish(topic('pms-sync', progress.hotelId), progress),
   });
-  const worker = new SyncWorker({
-    queue,
-    vendor: config.PMS_VENDOR_NAME,
-    run: (job) => pms.runQueued(job, logger.child({ correlationId: job.correlationId ?? undefined, jobId: job.id })),
-    pollIntervalMs: config.PMS_SYNC_QUEUE_POLL_MS,
-    logger,
-    metrics,
-  });
+  // A queue worker per served vendor: each claims only its vendor's jobs.
+  const workers = connectors.vendors().map(
+    (vendor) =>
+      new SyncWorker({
+        queue,
+        vendor,
+        run: (job) => pms.runQueued(job, logger.child({ correlationId: job.correlationId ?? undefined, jobId: job.id })),
+        pollIntervalMs: config.PMS_SYNC_QUEUE_POLL_MS,
+        logger,
+        metrics,
+      }),
+  );
   const running = await startSubgraph<PmsContext>(
     {
       name: 'pms',
       schemaFile: new URL('../schema.graphql', import.meta.url),
       resolvers,
       permissions,
-      createContext: (base) => ({ ...base, pms, events, audit, loaders: createPmsLoaders(db.prisma) }),
+      createContext: (base) => ({ ...base, pms, connections, events, audit, loaders: createPmsLoaders(db.prisma) }),
+      // Each writes its own event with the caller as actor (connections.ts pms.connection_*, sync.ts pms.sync_*).
+      auditedMutations: ['connectPms', 'updatePmsConnection', 'disablePmsConnection', 'syncReservations'],
     },
     {
       config,
@@ -125,15 +155,28 @@ export async function start(config: PmsConfig): Promise<RunningService> {
       db,
       metrics,
       events,
+      // Authorization denials, PLATFORM_ADMIN mutations and rate-limit reloads (lib/src/request-audit.ts).
+      audit,
       readyDetails: () => ({ vendorCircuits: policies.openCircuits() }),
+      // Vendors' signed webhooks: public (they authenticate by signature), raw body for the HMAC.
+      publicRoutes: (app) =>
+        mountPmsWebhooks(app, {
+          prisma: db.prisma,
+          secrets: config.PMS_WEBHOOK_SECRETS,
+          toleranceSeconds: config.PMS_WEBHOOK_TOLERANCE_SECONDS,
+          bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT,
+          audit,
+          bookings: new WebhookBookings({ url: config.BOOKING_URL, timeoutMs: config.PEER_TIMEOUT_MS, signer: new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'pms', config.INTERNAL_TOKEN_TTL_SECONDS) }),
+          peerTimeoutMs: config.PEER_TIMEOUT_MS,
+        }),
       onStop: async () => {
-        await worker.stop();
+        await Promise.all(workers.map((w) => w.stop()));
         await audit.stop();
       },
     },
   );
   // Drains syncs queued while the vendor was unreachable (by this or any other pms replica).
-  worker.start();
+  for (const w of workers) w.start();
   audit.start();
   return running;
 }

@@ -3,15 +3,19 @@ import type { PmsConnection, PmsReservation, PrismaClient } from '../../../lib/s
 import { servicePrincipal } from '../../../lib/src/authz.js';
 import type { EntityClient } from '../../../lib/src/entity-client.js';
 import { BadUserInputError, NotFoundError, ServiceUnavailableError } from '../../../lib/src/errors.js';
+import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
 import type { Logger } from '../../../lib/src/logger.js';
 import { failureOf, type PolicyFailureReason } from '../../../lib/src/policies.js';
 import { pendingSyncLoader, type ClaimedJob, type SyncQueue } from './sync-queue.js';
-import { VendorRejectedError, type VendorClient, type VendorReservation } from './vendor-client.js';
+import { VendorAuthError, VendorRejectedError, type PmsConnector, type ReservationStatus, type VendorAccount, type VendorReservation } from './connectors/types.js';
+import type { ConnectorRegistry } from './connectors/registry.js';
+import type { CredentialsCipher } from './credentials.js';
+import { pullVendorChanges } from './pull.js';
 import type { VendorPolicies } from './vendor-policies.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
 import { UUID } from '../../../lib/src/validation.js';
 import { isAppError } from '../../../lib/src/errors.js';
-import { v7 as uuidv7 } from 'uuid';
+import { SyncRun, type PmsSyncProgress } from './sync-run.js';
 
 const PAGE = 100;
 /** What pms needs from booking: the bookings (and guest names) of the hotel it syncs. */
@@ -43,9 +47,12 @@ export type PmsLoaders = ReturnType<typeof createPmsLoaders>;
 
 export interface PmsSyncDeps {
   prisma: PrismaClient;
-  vendor: VendorClient;
-  /** The vendor adapter this process speaks (PMS_VENDOR_NAME): connections of other vendors are not ours. */
-  vendorName: string;
+  /** The vendor adapters this process serves (PMS_ADAPTERS), chosen per connection by its `vendor`. */
+  connectors: ConnectorRegistry;
+  /** Opens (and re-seals after a key rotation) the connections' stored credentials. */
+  cipher: CredentialsCipher;
+  /** pms's audit producer: every sync's outcome is audited (pms.sync_completed / _queued / _failed). */
+  audit: AuditOutbox;
   /** One resilience policy per vendor × hotel (timeout, retry, breaker, bulkhead). */
   policies: VendorPolicies;
   /** Where syncs wait while the vendor is unreachable. */
@@ -61,72 +68,7 @@ export interface PmsSyncDeps {
   onProgress?(progress: PmsSyncProgress): void;
 }
 
-export type PmsSyncPhase = 'STARTED' | 'PROGRESS' | 'COMPLETED' | 'QUEUED' | 'FAILED';
-
-/** One step of a sync run, as `pmsSyncProgress` subscribers receive it. */
-export interface PmsSyncProgress {
-  hotelId: string;
-  syncId: string;
-  phase: PmsSyncPhase;
-  total: number;
-  pushed: number;
-  failed: number;
-  reason: string | null;
-  occurredAt: Date;
-}
-
-/** PROGRESS events per run at most (one per booking for small hotels, batches for big ones). */
-const PROGRESS_EVENTS_PER_RUN = 50;
-
-/**
- * The progress of one sync run (a syncReservations call, or one attempt of a queued sync), all under
- * one syncId: STARTED once the run knows how many bookings it pushes, PROGRESS as they are pushed, then
- * exactly one of COMPLETED / QUEUED / FAILED. A run that ends before it could count still says STARTED
- * first, so every watcher sees the same sequence.
- */
-class SyncRun {
-  readonly syncId = uuidv7();
-  total = 0;
-  pushed = 0;
-  failed = 0;
-  private started = false;
-  private finished = false;
-  private step = 1;
-
-  constructor(
-    private readonly hotelId: string,
-    private readonly emit: ((progress: PmsSyncProgress) => void) | undefined,
-  ) {}
-
-  start(total: number): void {
-    if (this.started) return;
-    this.started = true;
-    this.total = total;
-    this.step = Math.max(1, Math.ceil(total / PROGRESS_EVENTS_PER_RUN));
-    this.send('STARTED', null);
-  }
-
-  record(outcome: 'pushed' | 'failed'): void {
-    this[outcome] += 1;
-    const done = this.pushed + this.failed;
-    if (done % this.step === 0 || done === this.total) this.send('PROGRESS', null);
-  }
-
-  finish(phase: 'COMPLETED' | 'QUEUED' | 'FAILED', reason: string | null): void {
-    if (this.finished) return;
-    this.start(this.total);
-    this.finished = true;
-    this.send(phase, reason);
-  }
-
-  private send(phase: PmsSyncPhase, reason: string | null): void {
-    try {
-      this.emit?.({ hotelId: this.hotelId, syncId: this.syncId, phase, total: this.total, pushed: this.pushed, failed: this.failed, reason, occurredAt: new Date() });
-    } catch {
-      /* progress is a courtesy to watchers: the sync goes on */
-    }
-  }
-}
+export type { PmsSyncPhase, PmsSyncProgress } from './sync-run.js';
 
 /** A reason fit for watchers: our coded errors say what happened; anything else stays in the logs. */
 const reasonOf = (error: unknown) => (isAppError(error) || error instanceof VendorOutage ? (error as Error).message : 'internal error (see the pms logs)');
@@ -137,6 +79,10 @@ export interface SyncResult {
   connection: PmsConnection;
   pushed: number;
   failed: number;
+  /** Reservations the vendor reported changed since the saved cursor. */
+  pulled: number;
+  /** Vendor-side changes Innkeep disagreed with (pull.ts: Innkeep wins, the conflict is recorded). */
+  conflicts: number;
   syncedAt: Date;
   /** QUEUED: when the queued sync is tried next. */
   retryAt: Date | null;
@@ -149,11 +95,24 @@ class VendorOutage extends Error {
   override name = 'VendorOutage';
   constructor(
     message: string,
-    readonly pushed: number,
-    readonly failed: number,
+    readonly counts: RunCounts,
   ) {
     super(message);
   }
+}
+
+interface RunCounts {
+  pushed: number;
+  failed: number;
+  pulled: number;
+  conflicts: number;
+}
+
+/** Who asked for a sync, for its audit event: a caller (actor + request), or the queue worker. */
+export interface SyncTrigger {
+  actor: string;
+  correlationId: string;
+  via: 'request' | 'queue';
 }
 
 export class PmsSync {
@@ -182,42 +141,56 @@ export class PmsSync {
   }
 
   /**
-   * Pushes every current booking of the hotel to its vendor (idempotent upserts keyed by our reference)
-   * and records each confirmation. When the vendor cannot take it (down, failing, hanging, circuit open),
-   * the connection is marked ERROR and the sync is QUEUED: stored, retried by the worker with backoff
-   * until the vendor is back, and said so in the answer (`status: QUEUED`, `retryAt`) — never dropped.
-   * A booking the vendor refuses (4xx) is marked FAILED and the run goes on.
+   * One sync of the hotel with its vendor, through the connection's adapter: first pulls what changed at
+   * the vendor since the saved cursor (pull.ts: resumable, idempotent, conflicts recorded — Innkeep wins),
+   * then pushes every current booking (idempotent upserts keyed by our reference) and records each
+   * confirmation. When the vendor cannot take it (down, failing, hanging, circuit open), the connection
+   * is marked ERROR and the sync is QUEUED: stored, retried by the worker with backoff until the vendor is
+   * back, and said so in the answer (`status: QUEUED`, `retryAt`) — never dropped. A booking the vendor
+   * refuses (4xx) is marked FAILED and the run goes on. Refused credentials stop the run (not queued:
+   * retrying cannot fix them). Every outcome is audited.
    */
-  async syncReservations(hotelId: string, correlationId: string, log: Logger = this.deps.logger): Promise<SyncResult> {
+  async syncReservations(hotelId: string, correlationId: string, log: Logger = this.deps.logger, actor = 'service:pms'): Promise<SyncResult> {
     if (!UUID.test(hotelId)) throw new BadUserInputError([{ field: 'hotelId', message: 'must be a valid hotel ID' }]);
     const connection = await this.deps.prisma.pmsConnection.findUnique({ where: { hotelId } });
     if (!connection) throw new NotFoundError('PmsConnection', hotelId);
     if (connection.status === 'DISABLED') throw new BadUserInputError([{ field: 'hotelId', message: 'the PMS connection is disabled' }]);
-    this.assertServed(connection);
+    const connector = this.connectorFor(connection);
+    const account = await this.accountOf(connection);
+    if (!account) throw new BadUserInputError([{ field: 'hotelId', message: 'the PMS connection has no vendor credentials: set them with updatePmsConnection' }]);
 
+    const trigger: SyncTrigger = { actor, correlationId, via: 'request' };
     const syncedAt = new Date();
     const run = new SyncRun(hotelId, this.deps.onProgress);
     try {
-      const { pushed, failed } = await this.push(connection, correlationId, log, run);
-      const updated = await this.markSynced(connection, syncedAt, failed);
+      const counts = await this.exchange(connection, connector, account, correlationId, log, run);
+      const updated = await this.markSynced(connection, syncedAt, counts, trigger);
       await this.deps.queue.completeFor(hotelId);
       run.finish('COMPLETED', null);
-      return { status: 'COMPLETED', connection: updated, pushed, failed, syncedAt, retryAt: null, reason: null };
+      return { status: 'COMPLETED', connection: updated, ...counts, syncedAt, retryAt: null, reason: null };
     } catch (error) {
+      if (error instanceof VendorAuthError) {
+        await this.markFailed(connection, error.message, trigger);
+        run.finish('FAILED', error.message);
+        throw new ServiceUnavailableError(error.message, { vendor: connection.vendor, reason: 'PMS_VENDOR_AUTH_FAILED', retryable: false });
+      }
       if (!(error instanceof VendorOutage)) {
         run.finish('FAILED', reasonOf(error));
+        await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason: reasonOf(error) }).catch((e: unknown) => log.error({ err: e }, 'could not audit a failed PMS sync'));
         throw error;
       }
       try {
         const updated = await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
         if (!this.deps.queueOnOutage) {
           log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
+          await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason: error.message, ...error.counts });
           throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
         }
         const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message);
         log.warn({ hotelId, reason: error.message, jobId: job.id, retryAt: job.nextAttemptAt }, 'PMS sync queued: vendor unavailable');
+        await this.auditOutcome(connection, 'pms.sync_queued', trigger, { reason: error.message, retryAt: job.nextAttemptAt.toISOString(), ...error.counts });
         run.finish('QUEUED', error.message);
-        return { status: 'QUEUED', connection: updated, pushed: error.pushed, failed: error.failed, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
+        return { status: 'QUEUED', connection: updated, ...error.counts, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
       } catch (stopped) {
         run.finish('FAILED', reasonOf(stopped));
         throw stopped;
@@ -229,21 +202,30 @@ export class PmsSync {
   async runQueued(job: ClaimedJob, log: Logger = this.deps.logger): Promise<'completed' | 'cancelled'> {
     const run = new SyncRun(job.hotelId, this.deps.onProgress);
     const connection = await this.deps.prisma.pmsConnection.findUnique({ where: { hotelId: job.hotelId } });
-    if (!connection || connection.status === 'DISABLED') {
-      const reason = connection ? 'the PMS connection is disabled' : 'the PMS connection no longer exists';
+    const trigger: SyncTrigger = { actor: 'service:pms', correlationId: job.correlationId ?? `pms-sync-job-${job.id}`, via: 'queue' };
+    const account = connection && connection.status !== 'DISABLED' ? await this.accountOf(connection) : null;
+    if (!connection || connection.status === 'DISABLED' || !account) {
+      const reason = !connection ? 'the PMS connection no longer exists' : connection.status === 'DISABLED' ? 'the PMS connection is disabled' : 'the PMS connection has no vendor credentials';
       await this.deps.queue.cancel(job.id, reason);
       run.finish('FAILED', `queued sync cancelled: ${reason}`);
       return 'cancelled';
     }
     const syncedAt = new Date();
     try {
-      const { failed } = await this.push(connection, job.correlationId ?? `pms-sync-job-${job.id}`, log, run);
-      await this.markSynced(connection, syncedAt, failed);
+      const counts = await this.exchange(connection, this.connectorFor(connection), account, trigger.correlationId, log, run);
+      await this.markSynced(connection, syncedAt, counts, trigger);
       await this.deps.queue.completeFor(job.hotelId);
       run.finish('COMPLETED', null);
       return 'completed';
     } catch (error) {
-      // Whatever failed, the worker reschedules the job: it is still queued.
+      if (error instanceof VendorAuthError) {
+        // Retrying cannot fix refused credentials: the job ends; the next sync after a fix starts afresh.
+        await this.markFailed(connection, error.message, trigger);
+        await this.deps.queue.cancel(job.id, error.message);
+        run.finish('FAILED', error.message);
+        return 'cancelled';
+      }
+      // Whatever else failed, the worker reschedules the job: it is still queued.
       run.finish('QUEUED', reasonOf(error));
       if (error instanceof VendorOutage) {
         await this.deps.prisma.pmsConnection.update({ where: { hotelId: job.hotelId }, data: { status: 'ERROR', lastError: error.message } });
@@ -252,59 +234,132 @@ export class PmsSync {
     }
   }
 
-  private assertServed(connection: PmsConnection): void {
-    if (connection.vendor !== this.deps.vendorName) {
+  /** The connection's adapter; a vendor this process does not serve is SERVICE_UNAVAILABLE (another replica's). */
+  private connectorFor(connection: PmsConnection): PmsConnector {
+    const connector = this.deps.connectors.get(connection.vendor);
+    if (!connector) {
       throw new ServiceUnavailableError(`No adapter for PMS vendor ${connection.vendor} is configured`, { vendor: connection.vendor, reason: 'VENDOR_NOT_SERVED' });
     }
+    return connector;
   }
 
-  /** Every current booking → the vendor, each call through the vendor × hotel policy. */
-  private async push(connection: PmsConnection, correlationId: string, log: Logger, run: SyncRun): Promise<{ pushed: number; failed: number }> {
+  /**
+   * The connection's decrypted credentials (null when none are stored). A row sealed with a previous key
+   * is re-sealed with the current one on the way (key rotation, docs/pms.md).
+   */
+  private async accountOf(connection: PmsConnection): Promise<VendorAccount | null> {
+    if (!connection.credentialsCiphertext) return null;
+    const credentials = this.deps.cipher.open(connection.credentialsCiphertext, connection.hotelId);
+    if (this.deps.cipher.needsReseal(connection.credentialsCiphertext)) {
+      await this.deps.prisma.pmsConnection.updateMany({
+        where: { hotelId: connection.hotelId, credentialsCiphertext: connection.credentialsCiphertext },
+        data: { credentialsCiphertext: this.deps.cipher.seal(credentials, connection.hotelId) },
+      });
+    }
+    return { connectionId: connection.id, propertyCode: connection.propertyCode, credentials };
+  }
+
+  /** Pull (vendor → us), then push (us → vendor), each vendor call through the vendor × hotel policy. */
+  private async exchange(connection: PmsConnection, connector: PmsConnector, account: VendorAccount, correlationId: string, log: Logger, run: SyncRun): Promise<RunCounts> {
     const policy = this.deps.policies.for(connection.vendor, connection.hotelId);
-    let pushed = 0;
-    let failed = 0;
-    for await (const booking of this.currentBookings(connection.hotelId, correlationId, (total) => run.start(total))) {
+    const bookings: BookingForPms[] = [];
+    for await (const booking of this.currentBookings(connection.hotelId, correlationId, (total) => run.start(total))) bookings.push(booking);
+    run.start(0);
+
+    const counts: RunCounts = { pushed: 0, failed: 0, pulled: 0, conflicts: 0 };
+    try {
+      const pulled = await pullVendorChanges({ prisma: this.deps.prisma, connection, connector, account, policy, innkeepStatus: new Map(bookings.map((b) => [b.id, b.status])), log });
+      counts.pulled = pulled.pulled;
+      counts.conflicts = pulled.conflicts;
+    } catch (error) {
+      if (error instanceof VendorAuthError) throw error;
+      if (error instanceof VendorRejectedError) {
+        throw new ServiceUnavailableError(`PMS vendor refused the reservations pull: ${error.message}`, { vendor: connection.vendor, reason: 'PMS_VENDOR_REJECTED', retryable: false });
+      }
+      throw new VendorOutage(describeOutage(failureOf(error, policy.name)?.reason ?? 'FAILED', error), counts);
+    }
+
+    for (const booking of bookings) {
       let confirmed: VendorReservation;
       try {
         // Retried (idempotent: true) because the vendor upserts by our reference: a repeat is a no-op.
         confirmed = await policy.run(
-          (signal) =>
-            this.deps.vendor.upsertReservation(
-              connection.propertyCode,
-              booking.reference,
-              { bookingId: booking.id, status: booking.status, checkIn: booking.checkIn, checkOut: booking.checkOut, guestName: booking.guest.name },
-              signal,
-            ),
+          (signal) => connector.pushReservation(account, { reference: booking.reference, status: booking.status as ReservationStatus, checkIn: booking.checkIn, checkOut: booking.checkOut, guestName: booking.guest.name }, signal),
           { idempotent: true, log },
         );
       } catch (error) {
         if (error instanceof VendorRejectedError) {
           await this.recordReservation(connection.hotelId, booking.id, { syncStatus: 'FAILED', lastError: error.message });
-          failed += 1;
+          counts.failed += 1;
           run.record('failed');
           continue;
         }
+        if (error instanceof VendorAuthError) throw error;
         // Anything else out of the vendor policy is the vendor being unreachable, failing, slow, or its
         // circuit open / bulkhead full: stop the run (the rest waits in the queue).
         const failure = failureOf(error, policy.name);
-        throw new VendorOutage(describeOutage(failure?.reason ?? 'FAILED', error), pushed, failed);
+        throw new VendorOutage(describeOutage(failure?.reason ?? 'FAILED', error), counts);
       }
-      await this.recordReservation(connection.hotelId, booking.id, { externalId: confirmed.externalId, syncStatus: 'SYNCED', syncedAt: new Date(), lastError: null });
-      pushed += 1;
+      await this.recordReservation(connection.hotelId, booking.id, {
+        externalId: confirmed.externalId,
+        syncStatus: 'SYNCED',
+        syncedAt: new Date(),
+        lastError: null,
+        pushedStatus: booking.status,
+        // What the vendor now holds is our own write: the next pull skips it as an echo.
+        vendorStatus: confirmed.status,
+        vendorUpdatedAt: new Date(confirmed.updatedAt),
+      });
+      counts.pushed += 1;
       run.record('pushed');
     }
-    run.start(0);
-    return { pushed, failed };
+    return counts;
   }
 
-  private markSynced(connection: PmsConnection, syncedAt: Date, failed: number): Promise<PmsConnection> {
-    return this.deps.prisma.pmsConnection.update({
-      where: { hotelId: connection.hotelId },
-      data: { status: 'ACTIVE', lastSyncAt: syncedAt, lastError: failed ? `${failed} booking(s) refused by the vendor` : null },
+  /** ACTIVE again, with the run's audit event in the same transaction. */
+  private async markSynced(connection: PmsConnection, syncedAt: Date, counts: RunCounts, trigger: SyncTrigger): Promise<PmsConnection> {
+    const updated = await this.deps.prisma.$transaction(async (tx) => {
+      const row = await tx.pmsConnection.update({
+        where: { hotelId: connection.hotelId },
+        data: { status: 'ACTIVE', lastSyncAt: syncedAt, lastError: counts.failed ? `${counts.failed} booking(s) refused by the vendor` : null },
+      });
+      await this.auditOutcome(connection, 'pms.sync_completed', trigger, { ...counts }, tx);
+      return row;
     });
+    this.deps.audit.afterCommit();
+    return updated;
   }
 
-  private recordReservation(hotelId: string, bookingId: string, data: Partial<Pick<PmsReservation, 'externalId' | 'syncStatus' | 'syncedAt' | 'lastError'>>) {
+  /** The vendor refused the credentials: ERROR with the reason, audited. */
+  private async markFailed(connection: PmsConnection, reason: string, trigger: SyncTrigger): Promise<void> {
+    await this.deps.prisma.$transaction(async (tx) => {
+      await tx.pmsConnection.update({ where: { hotelId: connection.hotelId }, data: { status: 'ERROR', lastError: reason } });
+      await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason, credentialsRefused: true }, tx);
+    });
+    this.deps.audit.afterCommit();
+  }
+
+  /** One sync outcome on the hotel's audit chain: counts and reasons only (never credentials or guest data). */
+  private auditOutcome(connection: PmsConnection, action: 'pms.sync_completed' | 'pms.sync_queued' | 'pms.sync_failed', trigger: SyncTrigger, details: Record<string, unknown>, tx?: Parameters<AuditOutbox['record']>[1]) {
+    return this.deps.audit.record(
+      {
+        actor: trigger.actor,
+        action,
+        resourceType: 'PmsConnection',
+        resourceId: connection.id,
+        hotelId: connection.hotelId,
+        correlationId: trigger.correlationId,
+        details: { vendor: connection.vendor, via: trigger.via, ...details },
+      },
+      tx,
+    );
+  }
+
+  private recordReservation(
+    hotelId: string,
+    bookingId: string,
+    data: Partial<Pick<PmsReservation, 'externalId' | 'syncStatus' | 'syncedAt' | 'lastError' | 'pushedStatus' | 'vendorStatus' | 'vendorUpdatedAt'>>,
+  ) {
     return this.deps.prisma.pmsReservation.upsert({
       where: { bookingId },
       create: { bookingId, hotelId, syncStatus: 'PENDING', ...data },

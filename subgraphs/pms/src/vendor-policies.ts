@@ -2,7 +2,7 @@ import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
 import { definePolicy, RetryBudget, type CircuitStateName, type Policy } from '../../../lib/src/policies.js';
 import { retryBudgetOf, type ResilienceConfig } from '../../../lib/src/policies/config.js';
-import { VendorRejectedError } from './vendor-client.js';
+import { isVendorVerdict } from './connectors/types.js';
 
 export interface VendorPolicySettings {
   /** Per-call timeout (PMS_VENDOR_TIMEOUT_MS). */
@@ -22,8 +22,8 @@ export interface VendorPolicySettings {
  * for every other hotel on the same vendor. The retry budget is shared per vendor, because a vendor-wide
  * outage is exactly when retries across all its hotels would pile up.
  *
- * What counts against the vendor: unreachable, timeouts, 5xx. A 4xx ("I refuse this reservation") is the
- * vendor working as designed: it neither trips the breaker nor is retried.
+ * What counts against the vendor: unreachable, timeouts, 5xx. A 4xx ("I refuse this reservation") or a
+ * refused credential is the vendor working as designed: it neither trips the breaker nor is retried.
  */
 export class VendorPolicies {
   private readonly policies = new Map<string, Policy>();
@@ -68,7 +68,7 @@ export class VendorPolicies {
       breaker: switches.BREAKERS_ENABLED && { kind: 'consecutive', threshold: s.breakerThreshold, halfOpenAfterMs: s.halfOpenAfterMs },
       bulkhead: switches.BULKHEADS_ENABLED && { concurrency: s.bulkheadConcurrency, queue: s.bulkheadQueue },
       retry: switches.RETRIES_ENABLED && { maxAttempts: s.retryMaxAttempts, initialDelayMs: s.retryInitialDelayMs, maxDelayMs: s.retryMaxDelayMs, budget },
-      isFailure: (error) => !(error instanceof VendorRejectedError),
+      isFailure: (error) => !isVendorVerdict(error),
     });
   }
 }
