@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { notifyCritical } from './alerts.js';
 import { auditIngestUrl, deliverToAudit } from './audit-client.js';
 import type { AuditEventInput } from './audit-event.js';
 import { AuditOutbox } from './audit-outbox.js';
@@ -255,6 +256,7 @@ export class AuditStreamConsumer {
     multi.xdel(this.options.key, ...ids);
     await multi.exec();
     for (const entry of dead) this.options.logger.error({ entry: entry.id, reason: entry.reason, component: 'audit-stream' }, 'audit stream: entry refused (dead-lettered)');
+    if (dead.length) notifyCritical({ kind: 'audit_entry_forged', summary: `${dead.length} audit stream entr(y/ies) refused: forged or malformed (see ${this.options.key}:dead)`, details: { count: dead.length } });
     this.counters?.stored.inc({ outcome: 'stored' }, good.length);
     if (dead.length) this.counters?.stored.inc({ outcome: 'dead_lettered' }, dead.length);
   }

@@ -44,6 +44,11 @@ export const rateLimitConfigShape = {
   RATE_LIMITS_FILE: z.string().min(1).default('config/rate-limits.yaml'),
   /** Prefix of every rate-limit key in Redis (several deployments or test runs on one Redis). */
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).max(100).default('innkeep:rl:'),
+  /**
+   * Staged rollout switch: false = no `@rateLimit` field limits and no client budgets (the login limiter,
+   * a brute-force control, stays on). Refusals counted in innkeep_rate_limit_refusals_total stop.
+   */
+  RATE_LIMITS_ENABLED: envBool(true),
 };
 
 /** Domain events and live subscriptions (lib/src/events.ts). */

@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from './logger.js';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { notifyCritical } from './alerts.js';
 
 /** The one error vocabulary of every Innkeep service (GUIDE §3). */
 export const ErrorCode = {
@@ -214,7 +215,7 @@ export function isAppError(error: unknown, code?: ErrorCode): error is AppError 
 }
 
 /** Unexpected errors (no known code) are logged once, with the request's correlation ID, where they happen. */
-export function logUnexpectedErrorsPlugin<T extends { log: Logger }>(): ApolloServerPlugin<T> {
+export function logUnexpectedErrorsPlugin<T extends { log: Logger; correlationId?: string }>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
       return {
@@ -223,6 +224,13 @@ export function logUnexpectedErrorsPlugin<T extends { log: Logger }>(): ApolloSe
             const code = error.extensions?.code;
             if (typeof code !== 'string' || code === ErrorCode.INTERNAL_SERVER_ERROR || !(KNOWN_CODES.has(code) || CLIENT_ERROR_CODES.has(code))) {
               contextValue.log.error({ err: error.originalError ?? error, path: error.path, code }, 'unexpected error');
+              notifyCritical({
+                kind: 'unexpected_error',
+                summary: 'Unexpected error answered as INTERNAL_SERVER_ERROR',
+                code: (error.originalError ?? error).name,
+                ...(contextValue.correlationId ? { correlationId: contextValue.correlationId } : {}),
+                details: { path: (error.path ?? []).map((p) => (typeof p === 'number' ? '[]' : p)).join('.') },
+              });
             }
           }
         },

@@ -1,4 +1,5 @@
 import { parseConfig } from './config.js';
+import { alertConfigShape, configureAlerts, notifyCritical } from './alerts.js';
 import { createLogger } from './logger.js';
 import { startTracing, tracingConfigShape } from './tracing.js';
 import type { RunningService } from './subgraph.js';
@@ -14,6 +15,7 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
   const starting = Promise.resolve()
     .then(() => {
       tracing = startTracing(service, parseConfig(service, tracingConfigShape));
+      configureAlerts(service, parseConfig(service, alertConfigShape), fallbackLogger);
     })
     .then(start);
   starting.then(
@@ -46,5 +48,6 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
   );
   process.on('unhandledRejection', (reason) => {
     fallbackLogger.error({ err: reason }, 'unhandled promise rejection (request kept the process alive)');
+    notifyCritical({ kind: 'unhandled_rejection', summary: 'Unhandled promise rejection (the process stays up; see its logs)', code: reason instanceof Error ? reason.name : typeof reason });
   });
 }

@@ -13,6 +13,7 @@ import { DEVELOPMENT_INTERNAL_SECRET, InternalTokenSigner, InternalTokenVerifier
 import { createMetrics, type Metrics } from '../../lib/src/metrics.js';
 import { createRateLimits, RATE_LIMIT_DIRECTIVE_SDL, type RateLimits } from '../../lib/src/rate-limit/index.js';
 import { createRedis } from '../../lib/src/redis.js';
+import { subgraphRateLimits } from '../../lib/src/rate-limit/subgraph.js';
 import { apiKey, capturingLogger, limitsFile, metricValue, uniquePrefix, user } from './rate-limit-support.js';
 
 const SDL = `
@@ -209,5 +210,19 @@ describe('the client IP in the internal token', () => {
     expect((await verifier.verify(a)).clientIp).toBe('203.0.113.7');
     expect((await verifier.verify(b)).clientIp).toBe('203.0.113.8');
     expect((await verifier.verify(await signer.sign(user('u-1'), 'booking', 'cid-0000002'))).clientIp).toBeUndefined();
+  });
+});
+
+describe('the staged-rollout switch (RATE_LIMITS_ENABLED)', () => {
+  it('false: the subgraph applies no limits; true: the same schema refuses the 4th call', async () => {
+    const build = () => buildSubgraphSchema([{ typeDefs: parse(SDL), resolvers: resolvers as never }]);
+    const { logger } = capturingLogger();
+    const config = { REDIS_URL: redisUrl, RATE_LIMITS_FILE: limitsFile(''), RATE_LIMIT_KEY_PREFIX: uniquePrefix('switch') };
+    const off = await subgraphRateLimits(build(), { service: 'booking', config: { ...config, RATE_LIMITS_ENABLED: false }, logger, metrics: createMetrics('booking', { defaultMetrics: false }) });
+    expect(codes(await inOrder(5, () => run(off.schema, '{ ping }')))).toEqual(['OK', 'OK', 'OK', 'OK', 'OK']);
+    off.close();
+    const on = await subgraphRateLimits(build(), { service: 'booking', config: { ...config, RATE_LIMITS_ENABLED: true }, logger, metrics: createMetrics('booking', { defaultMetrics: false }) });
+    expect(codes(await inOrder(4, () => run(on.schema, '{ ping }')))).toEqual(['OK', 'OK', 'OK', 'RATE_LIMITED']);
+    on.close();
   });
 });

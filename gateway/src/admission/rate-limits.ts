@@ -11,7 +11,7 @@ import { loginLimit } from './login-limit.js';
 import { retryAfterPlugin } from './retry-after.js';
 
 export interface GatewayRateLimitsOptions {
-  config: { RATE_LIMITS_FILE: string; RATE_LIMIT_KEY_PREFIX: string };
+  config: { RATE_LIMITS_FILE: string; RATE_LIMIT_KEY_PREFIX: string; RATE_LIMITS_ENABLED: boolean };
   /** The gateway's Redis (null: in-memory, one process). */
   redis: Redis | null;
   logger: Logger;
@@ -45,11 +45,14 @@ export async function createGatewayRateLimits(options: GatewayRateLimitsOptions)
   // Count in Redis from the first request on (a Redis that is down does not hold the start: memory fallback).
   if (!(await limits.counters.ready())) options.logger.warn({ component: 'rate-limit' }, 'Redis not reachable at start-up: rate limits count in memory on this instance until it is');
   const shared = { counters: limits.counters, settings: limits.settings, metrics: options.metrics };
+  const enabled = options.config.RATE_LIMITS_ENABLED;
+  // Staged rollout: off = no client budgets and no field limits; the login limiter (brute force) stays.
+  if (!enabled) options.logger.warn({ component: 'rate-limit' }, 'RATE_LIMITS_ENABLED=false: client budgets and @rateLimit field limits are not enforced');
   return {
-    clientBudget: clientBudget(shared),
+    clientBudget: enabled ? clientBudget(shared) : (_req, _res, next) => next(),
     loginLimit: loginLimit(shared),
     plugin: retryAfterPlugin<GatewayContext>(),
-    applyTo: (schema) => limits.applyTo(schema),
+    applyTo: (schema) => (enabled ? limits.applyTo(schema) : schema),
     close: () => limits.close(),
   };
 }

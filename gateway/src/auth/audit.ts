@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { AUDIT_TOPIC, auditEvent } from '../../../lib/src/audit-event.js';
+import { AUDIT_TOPIC } from '../../../lib/src/audit-event.js';
 import type { PrismaClient } from '../../../lib/src/db.js';
 import type { Logger } from '../../../lib/src/logger.js';
-import type { AuditFact } from '../../../lib/src/audit-outbox.js';
+import { auditEventOf, type AuditFact } from '../../../lib/src/audit-outbox.js';
 
 /** Audit actions of the gateway's identity (docs/security.md "What is audited"). */
 export type AuthAuditAction =
@@ -49,15 +49,7 @@ export interface AuthAudit {
 export function createAuthAudit(options: { prisma: PrismaClient; logger: Logger; onWrite?(): void }): AuthAudit {
   return {
     async record(event, tx) {
-      const payload = auditEvent({
-        actor: event.actor,
-        action: event.action,
-        resourceType: event.resourceType,
-        resourceId: event.resourceId,
-        hotelId: event.hotelId ?? null,
-        correlationId: event.correlationId ?? null,
-        details: event.details ?? {},
-      });
+      const payload = auditEventOf(event);
       await (tx ?? options.prisma).identityOutbox.create({ data: { id: payload.id, topic: AUDIT_TOPIC, payload: payload as object } });
       if (!tx) options.onWrite?.();
     },

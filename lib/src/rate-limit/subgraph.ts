@@ -6,6 +6,7 @@ import { usesRateLimit } from './directive.js';
 import { createRateLimits, type RateLimitsOptions } from './index.js';
 
 export interface SubgraphRateLimitConfig {
+  RATE_LIMITS_ENABLED?: boolean;
   REDIS_URL?: string;
   REDIS_CONNECT_TIMEOUT_MS?: number;
   REDIS_COMMAND_TIMEOUT_MS?: number;
@@ -22,8 +23,12 @@ export async function subgraphRateLimits(
   schema: GraphQLSchema,
   options: { service: string; config: SubgraphRateLimitConfig; logger: Logger; metrics: Metrics } & Pick<RateLimitsOptions, 'onReload'>,
 ): Promise<{ schema: GraphQLSchema; close(): void }> {
-  if (!usesRateLimit(schema)) return { schema, close: () => undefined };
   const { config, logger } = options;
+  if (!usesRateLimit(schema)) return { schema, close: () => undefined };
+  if (config.RATE_LIMITS_ENABLED === false) {
+    logger.warn({ component: 'rate-limit' }, 'RATE_LIMITS_ENABLED=false: @rateLimit field limits are not enforced');
+    return { schema, close: () => undefined };
+  }
   const redis = config.REDIS_URL
     ? createRedis(config.REDIS_URL, `${options.service}-rate-limit`, { connectTimeoutMs: config.REDIS_CONNECT_TIMEOUT_MS, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, metrics: options.metrics })
     : null;

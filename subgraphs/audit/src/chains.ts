@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { notifyCritical } from '../../../lib/src/alerts.js';
 import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
 
@@ -75,6 +76,13 @@ export class ChainMonitor {
     this.gauges.at.set(Date.now() / 1000);
     for (const v of invalid) {
       this.options.logger.error({ chain: v.chain, firstInvalidSequence: v.firstInvalidSequence, checkedCount: v.checkedCount }, 'audit chain INVALID: the trail was changed behind the database rules');
+    }
+    if (invalid.length) {
+      notifyCritical({
+        kind: 'audit_chain_invalid',
+        summary: `${invalid.length} audit hash chain(s) do not verify: the trail was changed behind the database rules`,
+        details: { chains: invalid.map((v) => v.chain).slice(0, 10).join(','), firstInvalidSequence: invalid[0]!.firstInvalidSequence },
+      });
     }
     return verdicts;
   }
