@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { NextFunction, Request, Response } from 'express';
+import { sendHttpError } from '../../lib/src/authz.js';
 import { CORRELATION_HEADER } from '../../lib/src/correlation.js';
+import { ErrorCode } from '../../lib/src/errors.js';
 import type { InternalTokenSigner } from '../../lib/src/internal-token.js';
 
 const PASSED_PARAMS = ['hotelId', 'format', 'since', 'until', 'action'] as const;
@@ -40,9 +42,8 @@ export function auditExportProxy(options: { auditUrl: string; signer: InternalTo
       if (controller.signal.aborted) return;
       if (res.headersSent) return void res.destroy();
       req.log.warn({ err: error }, 'audit export: audit service unreachable');
-      res.status(503).setHeader('Retry-After', '1').json({
-        errors: [{ message: 'The audit service is unavailable; retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE', retryable: true, service: 'audit', correlationId: req.correlationId, timestamp: new Date().toISOString() } }],
-      });
+      res.setHeader('Retry-After', '1');
+      sendHttpError(req, res, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The audit service is unavailable; retry shortly', 'audit', { retryable: true });
       void next;
     }
   };

@@ -1,5 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { sendHttpError } from '../../lib/src/authz.js';
 import { CORRELATION_HEADER } from '../../lib/src/correlation.js';
+import { ErrorCode } from '../../lib/src/errors.js';
 
 /** Request headers a signed delivery needs at the pms subgraph; nothing else is passed on (no cookies, no auth). */
 const PASSED_HEADERS = ['content-type', 'innkeep-webhook-timestamp', 'innkeep-webhook-signature'] as const;
@@ -25,7 +27,7 @@ export function pmsWebhookProxy(options: PmsWebhookProxyOptions): RequestHandler
   const rawBody = express.raw({ type: () => true, limit: options.bodyLimit });
   const forward = async (req: Request, res: Response, _next: NextFunction) => {
     const vendor = String(req.params.vendor);
-    if (!VENDOR_NAME.test(vendor)) return sendError(req, res, 404, 'NOT_FOUND', 'No such webhook vendor');
+    if (!VENDOR_NAME.test(vendor)) return sendHttpError(req, res, 404, ErrorCode.NOT_FOUND, 'No such webhook vendor', 'gateway');
     const headers: Record<string, string> = { [CORRELATION_HEADER]: req.correlationId };
     for (const name of PASSED_HEADERS) {
       const value = req.headers[name];
@@ -42,7 +44,7 @@ export function pmsWebhookProxy(options: PmsWebhookProxyOptions): RequestHandler
     } catch (error) {
       req.log.warn({ err: error }, 'pms webhook: pms subgraph unreachable');
       res.setHeader('Retry-After', '5');
-      return sendError(req, res, 503, 'SERVICE_UNAVAILABLE', 'The pms service is unavailable; retry shortly', { retryable: true });
+      return sendHttpError(req, res, 503, ErrorCode.SERVICE_UNAVAILABLE, 'The pms service is unavailable; retry shortly', 'gateway', { retryable: true });
     }
     res.status(upstream.status);
     for (const name of ['content-type', 'retry-after', 'www-authenticate']) {
@@ -52,10 +54,4 @@ export function pmsWebhookProxy(options: PmsWebhookProxyOptions): RequestHandler
     res.send(Buffer.from(await upstream.arrayBuffer()));
   };
   return [rawBody, (req, res, next) => void forward(req, res, next)];
-}
-
-function sendError(req: Request, res: Response, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
-  res.status(status).json({
-    errors: [{ message, extensions: { code, ...extra, correlationId: req.correlationId, timestamp: new Date().toISOString(), service: 'gateway' } }],
-  });
 }

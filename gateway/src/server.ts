@@ -19,7 +19,6 @@ import { admissionLimits } from './admission/limits.js';
 import { createGatewayRateLimits } from './admission/rate-limits.js';
 import { auditRateLimitReload } from '../../lib/src/rate-limit/index.js';
 import { createAuthService } from './auth/index.js';
-import { createAuthAudit } from './auth/audit.js';
 import { auditExportProxy } from './audit-export.js';
 import { pmsWebhookProxy } from './pms-webhooks.js';
 import { Supergraph } from '@apollo/federation-internals';
@@ -56,9 +55,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   // Signed PMS webhooks are passed to the pms subgraph's own route (pms-webhooks.ts).
   const pmsUrl = config.urlOverrides.pms ?? supergraphSubgraphs.get('pms')?.url;
   if (!pmsUrl) throw new Error('The supergraph has no pms subgraph URL; set PMS_URL');
-  const auditRelay = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger, metrics });
-  const audit = createAuthAudit({ prisma: db.prisma, logger, onWrite: () => auditRelay.afterCommit() });
-  auditRelay.start();
+  const audit = createServiceAuditOutbox({ config, producer: 'gateway', table: 'identity.outbox', pool: db.pool, auditUrl, logger, metrics });
+  audit.start();
   const auth = await createAuthService({ prisma: db.prisma, redis, logger, config, production: config.production, audit });
   // Client budgets, the login limiter and `@rateLimit` on identity fields (docs/rate-limits.md).
   const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics, onReload: auditRateLimitReload('gateway', audit, logger) });
@@ -158,7 +156,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       await subscriptions?.close();
       await apollo.stop();
       await auth.close();
-      await auditRelay.stop();
+      await audit.stop();
       rateLimits.close();
       redis?.disconnect();
       await db.close();

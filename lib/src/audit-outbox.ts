@@ -44,6 +44,8 @@ export interface AuditOutboxOptions {
   logger: Logger;
   metrics?: Metrics;
   pollIntervalMs?: number;
+  /** Releases what `deliver` holds (its Redis connection), after the relay stopped. */
+  close?(): void;
 }
 
 /**
@@ -91,8 +93,9 @@ export class AuditOutbox implements AuditRecorder {
     this.relay.start();
   }
 
-  stop(): Promise<void> {
-    return this.relay.stop();
+  async stop(): Promise<void> {
+    await this.relay.stop();
+    this.options.close?.();
   }
 
   backlog(): Promise<number> {

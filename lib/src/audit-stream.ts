@@ -87,13 +87,7 @@ export function createServiceAuditOutbox(options: {
     const url = auditIngestUrl(options.auditUrl);
     deliver = (messages) => deliverToAudit(url, messages, { name: producer, signer });
   }
-  const outbox = new AuditOutbox({ pool: options.pool, table: options.table, logger, deliver, ...(options.metrics ? { metrics: options.metrics } : {}) });
-  const stop = outbox.stop.bind(outbox);
-  outbox.stop = async () => {
-    await stop();
-    redis?.disconnect();
-  };
-  return outbox;
+  return new AuditOutbox({ pool: options.pool, table: options.table, logger, deliver, ...(options.metrics ? { metrics: options.metrics } : {}), close: () => redis?.disconnect() });
 }
 
 /** What the consumer hands to the trail: validated, signed events, in stream order. */

@@ -242,9 +242,9 @@ const isShieldRule = (x: unknown) => typeof (x as { resolve?: unknown }).resolve
 // ─── HTTP (non-GraphQL routes) ─────────────────────────────────────────────────────────────────────
 
 /** A GraphQL-shaped error body for refusals outside Apollo (GUIDE §3 error shape). */
-export function sendHttpError(req: Request, res: Response, status: number, code: ErrorCode, message: string, service: string): void {
+export function sendHttpError(req: Request, res: Response, status: number, code: ErrorCode, message: string, service: string, extra: Record<string, unknown> = {}): void {
   res.status(status).json({
-    errors: [{ message, extensions: { code, correlationId: req.correlationId, timestamp: new Date().toISOString(), service } }],
+    errors: [{ message, extensions: { code, ...extra, correlationId: req.correlationId, timestamp: new Date().toISOString(), service } }],
   });
 }
 

@@ -36,12 +36,25 @@ export class EntityClient {
     as: Principal = this.options.principal,
   ): Promise<Array<T | null>> {
     if (representations.length === 0) return [];
-    const token = await this.options.signer.sign(as, this.options.peer, correlationId);
     const query = `query EntityLookup($representations: [_Any!]!) { _entities(representations: $representations) { ${selection} } }`;
+    const body = await this.request<{ _entities?: Array<T | null> }>(query, { representations }, correlationId, as, '_entities');
+    if (!body.data?._entities) {
+      throw new ServiceUnavailableError(`${this.options.peer} answered without entities`, { upstream: this.options.peer });
+    }
+    return body.data._entities;
+  }
+
+  /**
+   * One GraphQL operation on the peer, as `as` (a service principal): signed internal token, correlation
+   * ID, trace headers, timeout. Transport failures, a refused token and 5xx become coded errors
+   * (UPSTREAM_TIMEOUT / SERVICE_UNAVAILABLE); GraphQL errors in the body are the caller's to read.
+   */
+  async request<T>(query: string, variables: Record<string, unknown>, correlationId: string, as: Principal = this.options.principal, spanName = 'graphql'): Promise<PeerAnswer<T>> {
+    const token = await this.options.signer.sign(as, this.options.peer, correlationId);
     let response: Response;
     try {
       response = await inSpan(
-        `POST ${this.options.peer} _entities`,
+        `POST ${this.options.peer} ${spanName}`,
         { 'peer.service': this.options.peer },
         () =>
           fetch(this.options.url, {
@@ -53,7 +66,7 @@ export class EntityClient {
               'apollographql-client-name': this.options.caller,
               ...traceHeaders(),
             },
-            body: JSON.stringify({ query, variables: { representations } }),
+            body: JSON.stringify({ query, variables }),
             signal: AbortSignal.timeout(this.options.timeoutMs),
           }),
         SpanKind.CLIENT,
@@ -64,16 +77,20 @@ export class EntityClient {
       }
       throw new ServiceUnavailableError(`${this.options.peer} is unavailable`, { upstream: this.options.peer });
     }
-    const body = (await response.json().catch(() => null)) as { data?: { _entities?: Array<T | null> }; errors?: unknown[] } | null;
+    const body = (await response.json().catch(() => null)) as PeerAnswer<T> | null;
     if (response.status === 401) {
       // Not the caller's fault: the services disagree on INTERNAL_TOKEN_SECRET (or clocks drift).
       throw new ServiceUnavailableError(`${this.options.peer} refused our internal token`, { upstream: this.options.peer });
     }
-    if (!response.ok || !body?.data?._entities) {
-      throw new ServiceUnavailableError(`${this.options.peer} answered ${response.status} without entities`, {
-        upstream: this.options.peer,
-      });
+    if (!body || response.status >= 500) {
+      throw new ServiceUnavailableError(`${this.options.peer} answered ${response.status}`, { upstream: this.options.peer });
     }
-    return body.data._entities;
+    return body;
   }
+}
+
+/** A peer's GraphQL answer: data and/or coded errors. */
+export interface PeerAnswer<T> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: { code?: string } & Record<string, unknown> }>;
 }

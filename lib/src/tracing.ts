@@ -51,6 +51,8 @@ export const tracer = () => trace.getTracer(TRACER);
 
 /** The active trace ID for log lines (undefined when tracing is off or no span is active). */
 export function activeTraceId(): string | undefined {
+  // Every log line asks: with tracing off, answer without touching the context API.
+  if (!provider) return undefined;
   const span = trace.getActiveSpan();
   const id = span?.spanContext().traceId;
   return id && id !== '00000000000000000000000000000000' ? id : undefined;

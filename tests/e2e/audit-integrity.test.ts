@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { verifyChainsAt } from '../../scripts/audit-verify.js';
-import { env, eventually, gql, inDays, sql, type DemoUser } from './support.js';
+import { createOwnHotel, env, eventually, gql, inDays, sql, type DemoUser } from './support.js';
 
 let hotelId = '';
 let roomId = '';
@@ -33,13 +33,7 @@ async function book(day: number): Promise<string> {
 
 beforeAll(async () => {
   const as = { as: 'admin@innkeep.test' as const };
-  const hotel = await gql<any>(`mutation($input: CreateHotelInput!) { createHotel(input: $input) { id } }`, {
-    input: { name: `Chain ${tag}`, slug: `chain-${tag}`, timezone: 'Europe/Lisbon', currency: 'EUR', address: { line1: 'Rua 2', city: 'Lisboa', postalCode: '1000-001', country: 'PT' } },
-  }, as);
-  hotelId = hotel.data.createHotel.id;
-  const type = await gql<any>(`mutation($input: CreateRoomTypeInput!) { createRoomType(input: $input) { id } }`, { input: { hotelId, name: 'Single', capacity: 1, baseRateMinor: 5000 } }, as);
-  const room = await gql<any>(`mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }`, { input: { hotelId, roomTypeId: type.data.createRoomType.id, number: '1', floor: 1 } }, as);
-  roomId = room.data.createRoom.id;
+  ({ hotelId, roomId } = await createOwnHotel(`chain-${tag}`, { capacity: 1, baseRateMinor: 5000 }));
   const first = await book(30);
   await gql(`mutation($id: ID!) { cancelBooking(id: $id, reason: "chain test") { id } }`, { id: first }, as);
   await book(32);

@@ -6,23 +6,18 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { metric } from '../chaos/support.js';
-import { env, eventually, gql, inDays } from './support.js';
+import { createOwnHotel, env, eventually, gql, inDays } from './support.js';
 
 const tag = Date.now().toString(36);
 const scrape = async (service: string) => (await fetch(new URL('/metrics', env(`INNKEEP_${service}_URL`)))).text();
 let hotelId = '';
 
 beforeAll(async () => {
-  const as = { as: 'admin@innkeep.test' as const };
-  const hotel = await gql<any>(`mutation($input: CreateHotelInput!) { createHotel(input: $input) { id } }`, {
-    input: { name: `Metrics ${tag}`, slug: `metrics-${tag}`, timezone: 'Europe/Lisbon', currency: 'EUR', address: { line1: 'Rua 3', city: 'Faro', postalCode: '8000-001', country: 'PT' } },
-  }, as);
-  hotelId = hotel.data.createHotel.id;
-  const type = await gql<any>(`mutation($input: CreateRoomTypeInput!) { createRoomType(input: $input) { id } }`, { input: { hotelId, name: 'Twin', capacity: 2, baseRateMinor: 7000 } }, as);
-  const room = await gql<any>(`mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }`, { input: { hotelId, roomTypeId: type.data.createRoomType.id, number: '7', floor: 1 } }, as);
+  const own = await createOwnHotel(`metrics-${tag}`);
+  hotelId = own.hotelId;
   const booked = await gql<any>(`mutation MetricsBooking($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, {
-    input: { hotelId, roomId: room.data.createRoom.id, checkIn: inDays(1), checkOut: inDays(3), guests: 1, guest: { name: 'Metric Guest', email: 'metric.guest@example.test' } },
-  }, as);
+    input: { hotelId, roomId: own.roomId, checkIn: inDays(1), checkOut: inDays(3), guests: 1, guest: { name: 'Metric Guest', email: 'metric.guest@example.test' } },
+  }, { as: 'admin@innkeep.test' });
   expect(booked.errors).toEqual([]);
   await gql(`query MetricsHotels { hotels { name } }`, {}, { as: null });
   // A refusal: an auditor may not create hotels (FORBIDDEN).

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signWebhook } from '../../subgraphs/pms/src/webhook-signature.js';
 import { TEST_WEBHOOK_SECRETS } from '../setup/webhook-secrets.js';
-import { env, eventually, gatewayUrl, gql, inDays, sql, tokenFor } from './support.js';
+import { createOwnHotel, env, eventually, gatewayUrl, gql, inDays, sql, tokenFor } from './support.js';
 import { connect, type TestClient } from './ws-support.js';
 
 const tag = randomUUID().slice(0, 8);
@@ -103,17 +103,10 @@ async function bookingAt(hotel: 'mews' | 'opera'): Promise<{ id: string; referen
 }
 
 async function hotelConnectedTo(vendor: 'mews' | 'opera'): Promise<{ hotelId: string; roomId: string }> {
-  const hotel = await gql<any>(
-    `mutation($input: CreateHotelInput!) { createHotel(input: $input) { id } }`,
-    { input: { name: `Webhooks ${vendor} ${tag}`, slug: `webhooks-${vendor}-${tag}`, timezone: 'Europe/Zurich', currency: 'CHF', address: { line1: 'Seestrasse 1', city: 'Zürich', postalCode: '8000', country: 'CH' } } },
-    ADMIN,
-  );
-  const hotelId = hotel.data.createHotel.id as string;
-  const type = await gql<any>(`mutation($input: CreateRoomTypeInput!) { createRoomType(input: $input) { id } }`, { input: { hotelId, name: 'Double', capacity: 2, baseRateMinor: 20000 } }, ADMIN);
-  const room = await gql<any>(`mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }`, { input: { hotelId, roomTypeId: type.data.createRoomType.id, number: '1', floor: 1 } }, ADMIN);
-  // No API creates PMS connections (they are provisioned): the test provisions one for its own hotel.
+  const { hotelId, roomId } = await createOwnHotel(`webhooks-${vendor}-${tag}`, { currency: 'CHF', timezone: 'Europe/Zurich', baseRateMinor: 20000 });
+  // Webhooks need no vendor credentials: the connection row is provisioned directly (connectPms would ask for them).
   await sql(`INSERT INTO pms.connections (id, hotel_id, vendor, property_code, status, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, 'ACTIVE', now())`, [hotelId, vendor, `WH-${tag}`]);
-  return { hotelId, roomId: room.data.createRoom.id };
+  return { hotelId, roomId };
 }
 
 beforeAll(async () => {

@@ -144,3 +144,20 @@ export const auditEventsOf = (correlationId: string, action: string) =>
   sql<AuditRow>(`SELECT actor, action, resource_type, resource_id, hotel_id, correlation_id, details, hash FROM audit.events WHERE correlation_id = $1 AND action = $2 ORDER BY sequence`, [correlationId, action]);
 /** The audit event of this request and action, once the producer's relay delivered it. */
 export const auditEventOf = (correlationId: string, action: string) => eventually(async () => (await auditEventsOf(correlationId, action))[0], 15_000);
+
+/**
+ * A hotel of the test's own (as the platform admin), with one room type and one room: what a test books,
+ * changes or breaks can never disturb the seeded hotels other tests read. `slug` must be unique per run.
+ */
+export async function createOwnHotel(slug: string, options: { url?: string; currency?: string; timezone?: string; capacity?: number; baseRateMinor?: number } = {}) {
+  const as = { as: 'admin@innkeep.test' as const, ...(options.url ? { url: options.url } : {}) };
+  const hotel = await gql<any>(`mutation($input: CreateHotelInput!) { createHotel(input: $input) { id } }`, {
+    input: { name: `Test ${slug}`, slug, timezone: options.timezone ?? 'Europe/Lisbon', currency: options.currency ?? 'EUR', address: { line1: 'Rua 1', city: 'Lisboa', postalCode: '1000-001', country: 'PT' } },
+  }, as);
+  if (hotel.errors.length) throw new Error(`createHotel: ${JSON.stringify(hotel.errors)}`);
+  const hotelId = hotel.data!.createHotel.id as string;
+  const type = await gql<any>(`mutation($input: CreateRoomTypeInput!) { createRoomType(input: $input) { id } }`, { input: { hotelId, name: 'Double', capacity: options.capacity ?? 2, baseRateMinor: options.baseRateMinor ?? 9000 } }, as);
+  const roomTypeId = type.data!.createRoomType.id as string;
+  const room = await gql<any>(`mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }`, { input: { hotelId, roomTypeId, number: '1', floor: 1 } }, as);
+  return { hotelId, roomTypeId, roomId: room.data!.createRoom.id as string };
+}

@@ -1,3 +1,4 @@
+import type { RawExecutor } from '../../../lib/src/audit-outbox.js';
 import { singleHotel, type AuditMeta, type AuthAudit } from './audit.js';
 import { z } from 'zod';
 import type { PrismaClient } from '../../../lib/src/db.js';
@@ -57,7 +58,7 @@ const within = (reach: Reach, hotelIds: string[]) => reach === 'all' || (hotelId
 export function createApiKeyService(options: { prisma: PrismaClient; usage: UsageCounter; rotationOverlapSeconds: number; audit?: AuthAudit }): ApiKeyService {
   const { prisma, usage, rotationOverlapSeconds, audit } = options;
   /** The key's audit event, written in the transaction that changed the key. */
-  const recordKey = (tx: Pick<PrismaClient, 'identityOutbox'>, action: 'api_key.created' | 'api_key.rotated' | 'api_key.revoked', row: { id: string; name: string; scopes: string[]; hotelIds: string[]; prefix: string }, by: Principal, meta: AuditMeta, extra: Record<string, unknown> = {}) =>
+  const recordKey = (tx: RawExecutor, action: 'api_key.created' | 'api_key.rotated' | 'api_key.revoked', row: { id: string; name: string; scopes: string[]; hotelIds: string[]; prefix: string }, by: Principal, meta: AuditMeta, extra: Record<string, unknown> = {}) =>
     audit?.record(
       {
         actor: actorOf(by),

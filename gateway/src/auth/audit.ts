@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AUDIT_TOPIC } from '../../../lib/src/audit-event.js';
-import type { PrismaClient } from '../../../lib/src/db.js';
-import type { Logger } from '../../../lib/src/logger.js';
-import { auditEventOf, type AuditFact } from '../../../lib/src/audit-outbox.js';
+import type { AuditFact, RawExecutor } from '../../../lib/src/audit-outbox.js';
 
 /** Audit actions of the gateway's identity (docs/security.md "What is audited"). */
 export type AuthAuditAction =
@@ -31,29 +28,16 @@ export interface AuditMeta {
   correlationId?: string;
 }
 
-export interface AuthAudit {
-  /**
-   * Writes the event to the gateway's outbox (in `tx` when given: the same transaction as the change).
-   * Besides its own actions, the gateway records lib's shared ones (`authz.denied`, `config.rate_limits_reloaded`).
-   */
-  record(event: AuthAuditEvent | AuditFact, tx?: Pick<PrismaClient, 'identityOutbox'>): Promise<void>;
-}
-
 /**
- * The gateway's audit producer: events go to `identity.outbox` and the gateway's OutboxRelay ships them
- * to the audit subgraph (ordered, idempotent by event ID), so an audit outage never blocks a login.
- * Writes that change something (API keys) write their event in the same transaction; sign-ins and
- * failed sign-ins change nothing of ours, so their event is its own write — if the database cannot take
- * it the sign-in fails with it (no silent gap).
+ * The gateway's audit producer — its AuditOutbox on `identity.outbox` (lib/src/audit-outbox.ts), shipped
+ * by its relay, so an audit outage never blocks a login. Writes that change something (API keys) pass
+ * their transaction `tx`: the event commits with the change. Sign-ins and failed sign-ins change nothing of
+ * ours, so their event is its own write — if the database cannot take it the sign-in fails with it (no
+ * silent gap). Besides its own actions, the gateway records lib's shared ones (`authz.denied`,
+ * `config.rate_limits_reloaded`).
  */
-export function createAuthAudit(options: { prisma: PrismaClient; logger: Logger; onWrite?(): void }): AuthAudit {
-  return {
-    async record(event, tx) {
-      const payload = auditEventOf(event);
-      await (tx ?? options.prisma).identityOutbox.create({ data: { id: payload.id, topic: AUDIT_TOPIC, payload: payload as object } });
-      if (!tx) options.onWrite?.();
-    },
-  };
+export interface AuthAudit {
+  record(event: AuthAuditEvent | AuditFact, tx?: RawExecutor): Promise<unknown>;
 }
 
 /** Correlates attempts on one account without keeping the address: a short SHA-256 of the lowercase email. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { Booking, BookingStatus, Guest, Prisma, PrismaClient } from '../../../lib/src/db.js';
 import { PgErrorCode, pgErrorCode } from '../../../lib/src/db.js';
-import { AUDIT_TOPIC, auditEvent } from '../../../lib/src/audit-event.js';
+import type { AuditOutbox, RawExecutor } from '../../../lib/src/audit-outbox.js';
 import { BadUserInputError, ConflictError, NotFoundError, type FieldProblem } from '../../../lib/src/errors.js';
 import { fromIsoDate, isIsoDate, toIsoDate } from '../../../lib/src/scalars.js';
 import { UUID, isUuid, validateInput } from '../../../lib/src/validation.js';
@@ -132,8 +132,8 @@ export interface BookingsDeps {
   prisma: PrismaClient;
   transactionOptions: { maxWait: number; timeout: number };
   inventory: HotelInventory;
-  /** Called after a commit that wrote outbox rows, so the relay ships them at once. */
-  onOutboxWrite(): void;
+  /** booking's audit producer (booking.outbox): events recorded in the change's transaction, shipped after commit. */
+  audit: Pick<AuditOutbox, 'record' | 'afterCommit'>;
   /**
    * Called after a booking change COMMITTED (never inside the transaction), synchronously, so live
    * events leave in commit order (feed.ts). Not called for an idempotent replay: it changed nothing.
@@ -204,7 +204,7 @@ export class Bookings {
         await this.recordAudit(tx, created, 'booking.created', caller, { nights, guests: input.guests });
         return created;
       }, this.deps.transactionOptions);
-      this.deps.onOutboxWrite();
+      this.deps.audit.afterCommit();
       this.announce({ type: 'CREATED', booking, correlationId, timezone: room!.hotel.timezone });
       return booking;
     } catch (error) {
@@ -330,7 +330,7 @@ export class Bookings {
       });
       return current;
     }, this.deps.transactionOptions);
-    this.deps.onOutboxWrite();
+    this.deps.audit.afterCommit();
     this.announce({ type: transition.event, booking, correlationId: caller.correlationId });
     return booking;
   }
@@ -345,23 +345,25 @@ export class Bookings {
   }
 
   private async recordAudit(
-    tx: Pick<PrismaClient, 'bookingOutbox'>,
+    tx: RawExecutor,
     booking: Booking,
     action: string,
     { actor, correlationId }: Caller,
     details: Record<string, unknown>,
   ): Promise<void> {
-    const event = auditEvent({
-      actor,
-      action,
-      resourceType: 'Booking',
-      resourceId: booking.id,
-      hotelId: booking.hotelId,
-      correlationId,
-      // Never guest PII here: references and facts only.
-      details: { reference: booking.reference, status: booking.status, roomId: booking.roomId, checkIn: toIsoDate(booking.checkIn), checkOut: toIsoDate(booking.checkOut), ...details },
-    });
-    await tx.bookingOutbox.create({ data: { id: event.id, topic: AUDIT_TOPIC, payload: event as object } });
+    await this.deps.audit.record(
+      {
+        actor,
+        action,
+        resourceType: 'Booking',
+        resourceId: booking.id,
+        hotelId: booking.hotelId,
+        correlationId,
+        // Never guest PII here: references and facts only.
+        details: { reference: booking.reference, status: booking.status, roomId: booking.roomId, checkIn: toIsoDate(booking.checkIn), checkOut: toIsoDate(booking.checkOut), ...details },
+      },
+      tx,
+    );
   }
 }
 

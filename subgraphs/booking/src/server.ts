@@ -55,7 +55,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
     prisma: db.prisma,
     transactionOptions: db.transactionOptions,
     inventory,
-    onOutboxWrite: () => audit.afterCommit(),
+    audit,
     onChanged: (change) => feed.changed(change),
   });
   audit.start();

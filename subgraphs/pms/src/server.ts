@@ -105,6 +105,17 @@ export async function start(config: PmsConfig): Promise<RunningService> {
   const connectors = new ConnectorRegistry(adapterSpecs(config), { timeoutMs: config.PMS_VENDOR_TIMEOUT_MS });
   const cipher = new CredentialsCipher(config.PMS_CREDENTIALS_KEY, config.PMS_CREDENTIALS_PREVIOUS_KEYS);
   const connections = new PmsConnections({ prisma: db.prisma, connectors, cipher, audit });
+  // The booking subgraph, for syncs (its Hotel.bookings entity) and webhooks (cancelBooking); each call
+  // narrows the principal to the hotel(s) it concerns.
+  const bookingsOwner = new EntityClient({
+    url: config.BOOKING_URL,
+    peer: 'booking',
+    caller: 'pms',
+    timeoutMs: config.PEER_TIMEOUT_MS,
+    signer: new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'pms', config.INTERNAL_TOKEN_TTL_SECONDS),
+    // Default identity: no hotel. Each sync narrows it to the hotel it syncs (sync.ts).
+    principal: servicePrincipal('pms', [BOOKINGS_READ_SCOPE]),
+  });
   const pms = new PmsSync({
     prisma: db.prisma,
     connectors,
@@ -113,15 +124,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
     policies,
     queue,
     queueOnOutage: config.FALLBACKS_ENABLED,
-    bookingsOwner: new EntityClient({
-      url: config.BOOKING_URL,
-      peer: 'booking',
-      caller: 'pms',
-      timeoutMs: config.PEER_TIMEOUT_MS,
-      signer: new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'pms', config.INTERNAL_TOKEN_TTL_SECONDS),
-      // Default identity: no hotel. Each sync narrows it to the hotel it syncs (sync.ts).
-      principal: servicePrincipal('pms', [BOOKINGS_READ_SCOPE]),
-    }),
+    bookingsOwner,
     staleAfterMs: config.PMS_STALE_AFTER_SECONDS * 1000,
     logger,
     // Every step of every run (request or queued retry), for pmsSyncProgress.
@@ -166,7 +169,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
           toleranceSeconds: config.PMS_WEBHOOK_TOLERANCE_SECONDS,
           bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT,
           audit,
-          bookings: new WebhookBookings({ url: config.BOOKING_URL, timeoutMs: config.PEER_TIMEOUT_MS, signer: new InternalTokenSigner(config.INTERNAL_TOKEN_SECRET, 'pms', config.INTERNAL_TOKEN_TTL_SECONDS) }),
+          bookings: new WebhookBookings(bookingsOwner),
           peerTimeoutMs: config.PEER_TIMEOUT_MS,
         }),
       onStop: async () => {

@@ -1,8 +1,7 @@
-import { CORRELATION_HEADER } from '../../../lib/src/correlation.js';
-import { ServiceUnavailableError, UpstreamTimeoutError } from '../../../lib/src/errors.js';
+import type { EntityClient, PeerAnswer } from '../../../lib/src/entity-client.js';
+import { ServiceUnavailableError } from '../../../lib/src/errors.js';
 import { servicePrincipal } from '../../../lib/src/authz.js';
 import type { Principal } from '../../../lib/src/identity.js';
-import type { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import { BOOKINGS_READ_SCOPE } from './sync.js';
 
 /**
@@ -25,10 +24,6 @@ const SNAPSHOT = 'id reference status hotel { id }';
 type RawBooking = { id: string; reference: string; status: string; hotel: { id: string } };
 const snapshot = (b: RawBooking): BookingSnapshot => ({ id: b.id, reference: b.reference, status: b.status, hotelId: b.hotel.id });
 
-interface GraphQLAnswer<T> {
-  data?: T | null;
-  errors?: Array<{ message: string; extensions?: { code?: string; status?: string } }>;
-}
 
 /**
  * pms's door to bookings for webhooks. pms never writes booking.* tables: it asks the booking subgraph
@@ -37,7 +32,8 @@ interface GraphQLAnswer<T> {
  * webhook's vendor is connected to: a vendor's secret never reaches another vendor's hotels.
  */
 export class WebhookBookings {
-  constructor(private readonly options: { url: string; timeoutMs: number; signer: InternalTokenSigner }) {}
+  /** `booking`: an EntityClient for the booking subgraph (its `request`: token, timeout, trace, errors). */
+  constructor(private readonly booking: EntityClient) {}
 
   /** The booking by ID or reference, if it is of one of `hotelIds`; null otherwise. */
   async find(target: { bookingId: string } | { reference: string }, hotelIds: string[], correlationId: string): Promise<BookingSnapshot | null> {
@@ -67,34 +63,17 @@ export class WebhookBookings {
       correlationId,
     );
     const conflict = answer.errors?.find((e) => e.extensions?.code === 'CONFLICT');
-    if (conflict) return { kind: 'CONFLICT', status: conflict.extensions?.status ?? null };
+    if (conflict) return { kind: 'CONFLICT', status: typeof conflict.extensions?.status === 'string' ? conflict.extensions.status : null };
     if (answer.errors?.length || !answer.data?.cancelBooking) throw this.unexpected(answer);
     return { kind: 'APPLIED', booking: snapshot(answer.data.cancelBooking) };
   }
 
-  private async call<T>(query: string, variables: Record<string, unknown>, as: Principal, correlationId: string): Promise<GraphQLAnswer<T>> {
-    const token = await this.options.signer.sign(as, 'booking', correlationId);
-    let response: Response;
-    try {
-      response = await fetch(this.options.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, [CORRELATION_HEADER]: correlationId, 'apollographql-client-name': 'pms-webhooks' },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-    } catch (error) {
-      if ((error as Error).name === 'TimeoutError') throw new UpstreamTimeoutError(`booking did not answer within ${this.options.timeoutMs} ms`, { upstream: 'booking' });
-      throw new ServiceUnavailableError('booking is unavailable', { upstream: 'booking' });
-    }
-    const body = (await response.json().catch(() => null)) as GraphQLAnswer<T> | null;
-    if (!body || response.status === 401 || response.status >= 500) {
-      throw new ServiceUnavailableError(`booking answered ${response.status}`, { upstream: 'booking' });
-    }
-    return body;
+  private call<T>(query: string, variables: Record<string, unknown>, as: Principal, correlationId: string): Promise<PeerAnswer<T>> {
+    return this.booking.request<T>(query, variables, correlationId, as);
   }
 
   /** Anything but data or a state conflict is not the vendor's fault: the delivery fails retryably. */
-  private unexpected(answer: GraphQLAnswer<unknown>): Error {
+  private unexpected(answer: PeerAnswer<unknown>): Error {
     const codes = (answer.errors ?? []).map((e) => e.extensions?.code ?? 'UNKNOWN').join(', ');
     return new ServiceUnavailableError(`booking refused the webhook's change (${codes || 'no data'})`, { upstream: 'booking' });
   }

@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { z } from 'zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { AuditOutbox } from '../../../lib/src/audit-outbox.js';
+import { sendHttpError } from '../../../lib/src/authz.js';
 import type { PrismaClient } from '../../../lib/src/db.js';
 import { AppError, ErrorCode, HTTP_STATUS } from '../../../lib/src/errors.js';
 import type { BookingSnapshot, WebhookBookings } from './webhook-bookings.js';
@@ -126,7 +127,7 @@ async function handle(req: Request, res: Response, options: PmsWebhookOptions): 
       return refuse(req, res, options, new Refusal('UPSTREAM_UNAVAILABLE'));
     }
     req.log.error({ err: error }, 'pms webhook failed');
-    sendError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+    sendHttpError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', 'pms');
   }
 }
 
@@ -249,14 +250,7 @@ async function refuse(req: Request, res: Response, options: PmsWebhookOptions, r
   const { code, status: httpStatus, message } = REFUSALS[refusal.reason];
   if (code === ErrorCode.UNAUTHENTICATED) res.setHeader('WWW-Authenticate', 'InnkeepWebhook realm="pms"');
   if (code === ErrorCode.SERVICE_UNAVAILABLE) res.setHeader('Retry-After', '5');
-  sendError(req, res, httpStatus ?? HTTP_STATUS[code], code, message, { reason: refusal.reason, ...(eventId ? { eventId } : {}) });
-}
-
-/** The one error shape of every service (GUIDE §3), as the subgraphs' other HTTP routes answer it. */
-function sendError(req: Request, res: Response, status: number, code: ErrorCode, message: string, extra: Record<string, unknown> = {}): void {
-  res.status(status).json({
-    errors: [{ message, extensions: { code, ...extra, correlationId: req.correlationId, timestamp: new Date().toISOString(), service: 'pms' } }],
-  });
+  sendHttpError(req, res, httpStatus ?? HTTP_STATUS[code], code, message, 'pms', { reason: refusal.reason, ...(eventId ? { eventId } : {}) });
 }
 
 const headerValue = (req: Request, name: string): string | undefined => {
