@@ -7,7 +7,7 @@ import { createDatabase } from '../lib/src/db.js';
 import { migrate } from '../lib/src/migrate.js';
 import { recreateDatabase } from '../scripts/lib/database.js';
 import { seedDemoData, seedId } from '../scripts/lib/seed.js';
-import { startStack, type Stack } from '../scripts/lib/stack.js';
+import { startStack, type Stack, type StackOptions } from '../scripts/lib/stack.js';
 
 export const BENCH_HOTEL = seedId('hotel:grand-harbor');
 
@@ -31,7 +31,7 @@ export async function prepareDatabase(name: string): Promise<{ url: string; room
  * The whole stack on ports portBase (gateway), +1…+4 (subgraphs), +10 (vendor), logging at info, with the
  * test suite's limits file (budgets high enough never to refuse) under keys of this run's own.
  */
-export function startBenchStack(options: { databaseUrl: string; portBase: number; runName: string; env?: Record<string, string> }): Promise<Stack> {
+export function startBenchStack(options: { databaseUrl: string; portBase: number; runName: string; env?: Record<string, string>; nodeArgs?: StackOptions['nodeArgs'] }): Promise<Stack> {
   const run = `innkeep:${options.runName}:${Date.now()}`;
   const p = options.portBase;
   return startStack({
@@ -48,6 +48,7 @@ export function startBenchStack(options: { databaseUrl: string; portBase: number
     },
     ports: { gateway: p, hotel: p + 1, booking: p + 2, pms: p + 3, audit: p + 4, vendor: p + 10 },
     logDir: path.resolve('.data/bench-logs'),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   });
 }
 

@@ -30,6 +30,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 15100);
+/** A folder: the Innkeep and bare gateways run with `--cpu-prof` and write their profiles there on exit. */
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
+const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
 const DATABASE = 'innkeep_bench_http';
 const USER = 'manager@grand-harbor.test';
@@ -90,7 +93,7 @@ function rssKB(pid: number): number {
 
 // ── stack and set-up ─────────────────────────────────────────────────────────────────────────────────
 function startBareGateway(env: Record<string, string>, logFile: string): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-gateway.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', 'bench/bare-gateway.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const sink = createWriteStream(logFile, { flags: 'a' });
   child.stdout!.pipe(sink);
   child.stderr!.pipe(sink);
@@ -301,6 +304,7 @@ async function main() {
     portBase: PORT_BASE,
     runName: 'bench-http',
     env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600' },
+    nodeArgs: { gateway: PROFILE_ARGS },
   });
   const services = Object.fromEntries((['gateway', 'hotel', 'booking', 'pms', 'audit', 'vendor'] as const).map((n) => [n, stack.service(n)!])) as Record<ServiceName, ServiceProcess>;
   const bareUrl = `http://127.0.0.1:${PORT_BASE + 20}/graphql`;

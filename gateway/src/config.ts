@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditStreamConfigShape, baseConfigShape, databaseConfigShape, envBool, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from '../../lib/src/config.js';
+import { auditStreamConfigShape, baseConfigShape, databaseConfigShape, envBool, eventsConfigShape, internalAuthConfigShape, parseConfig, rateLimitConfigShape, redisConfigShape } from '../../lib/src/config.js';
 import { assertProductionReady } from '../../lib/src/production-guard.js';
 import { servicePort, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { authConfigShape, DEVELOPMENT_KEY_ENCRYPTION_SECRET } from './auth/config.js';
@@ -20,6 +20,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
       ...rateLimitConfigShape,
       ...internalAuthConfigShape,
       ...auditStreamConfigShape,
+      /** Hotel-data invalidations for the hotel cache (upstream/hotel-feed.ts). */
+      ...eventsConfigShape,
       ...authConfigShape,
       /** Upstream policies: timeouts, deadline, breakers, retries, bulkheads (docs/resilience.md). */
       ...upstreamConfigShape,

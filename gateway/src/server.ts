@@ -31,6 +31,8 @@ import { challengeUnauthenticatedPlugin } from './edge/challenge.js';
 import { edgeSecurity } from './edge/security.js';
 import { buildIdentitySchema } from './identity/subgraph.js';
 import { createUpstream } from './upstream/index.js';
+import { followHotelData } from './upstream/hotel-feed.js';
+import { createEventBus } from '../../lib/src/events.js';
 import { createSubscriptions } from './subscriptions/index.js';
 
 /**
@@ -62,6 +64,9 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   const rateLimits = await createGatewayRateLimits({ config, redis, logger, metrics, onReload: auditRateLimitReload('gateway', audit, logger) });
   const identitySchema = rateLimits.applyTo(buildIdentitySchema(auth.apiKeys));
   const upstream = createUpstream({ config, signer, logger, metrics });
+  // Hotel-data invalidations (upstream/hotel-feed.ts); Redis pub/sub between processes.
+  const events = config.REDIS_URL ? createEventBus(config, { service: 'gateway', logger, metrics }) : null;
+  followHotelData(upstream.hotelReads, events, logger);
 
   // One data source per subgraph, shared by the gateway (HTTP) and the subscription engine (WebSocket).
   const dataSources = new Map<string, GraphQLDataSource<GatewayContext>>();
@@ -158,6 +163,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       await auth.close();
       await audit.stop();
       rateLimits.close();
+      await events?.close();
       redis?.disconnect();
       await db.close();
     },

@@ -18,7 +18,10 @@ import { createRedis } from './redis.js';
  *  - `publish()` never throws: the caller's transaction already committed, so a Redis outage costs the
  *    live update (logged and counted), never the mutation.
  */
-export type TopicKind = 'booking' | 'occupancy' | 'room-status' | 'audit' | 'pms-sync';
+export type TopicKind = 'booking' | 'occupancy' | 'room-status' | 'audit' | 'pms-sync' | 'hotel-data';
+
+/** `hotel-data:all`: hotel, room type, rate or room rows changed (the gateway's hotel cache drops its answers). */
+export const HOTEL_DATA_TOPIC = 'hotel-data:all';
 
 /** `audit:platform` carries every audit event (the feed without a hotel filter). */
 export const PLATFORM_SCOPE = 'platform';
@@ -41,6 +44,11 @@ export interface EventBus {
   close(): Promise<void>;
   /** Resolves when the transport answers (Redis PING); absent for the in-memory bus. */
   ping?(): Promise<void>;
+  /**
+   * Redis only: `listener(false)` when the subscriber connection drops (events are missed from then on),
+   * `listener(true)` each time `topicName` is subscribed again after (re)connecting.
+   */
+  watchFeed?(topicName: string, listener: (up: boolean) => void): void;
 }
 
 export interface EventBusOptions {
@@ -353,6 +361,14 @@ export class RedisEventBus extends LocalFanOut {
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel.startsWith(this.redisOptions.prefix)) this.deliver(channel.slice(this.redisOptions.prefix.length), message);
     });
+  }
+
+  watchFeed(topicName: string, listener: (up: boolean) => void): void {
+    this.subscriber.on('close', () => listener(false));
+    // SUBSCRIBE is idempotent: its reply is the moment from which no event on the topic is missed.
+    const subscribed = () => void this.subscriber.subscribe(this.redisOptions.prefix + topicName).then(() => listener(true), () => undefined);
+    this.subscriber.on('ready', subscribed);
+    if (this.subscriber.status === 'ready') subscribed();
   }
 
   protected async send(topicName: string, text: string): Promise<void> {

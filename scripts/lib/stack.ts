@@ -32,6 +32,8 @@ export interface StackOptions {
   logDir?: string;
   onLine?(service: ServiceName, line: string): void;
   readyTimeoutMs?: number;
+  /** Extra Node flags per service, before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
+  nodeArgs?: Partial<Record<ServiceName, string[]>>;
 }
 
 export interface ServiceProcess {
@@ -88,7 +90,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const start = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[name]], {
+    const child = spawn(process.execPath, [...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', ENTRY[name]], {
       env: { ...envFor(name), ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,35 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { waitReady } from '../../scripts/lib/stack.js';
 import { extraPort } from '../setup/state.js';
-import { actAs, env, gql, ids, inDays } from './support.js';
+import { actAs, countingProxy, env, gql, ids, inDays } from './support.js';
 
 // Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
 actAs('admin@innkeep.test');
-
-/** Forwards to the real hotel subgraph and remembers every HTTP call (with the operations it carried). */
-function countingProxy(target: string) {
-  const seen: string[][] = [];
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    if (req.method === 'POST') {
-      const parsed = JSON.parse(body.toString()) as { query: string } | Array<{ query: string }>;
-      seen.push((Array.isArray(parsed) ? parsed : [parsed]).map((op) => op.query));
-    }
-    const upstream = await fetch(new URL(req.url ?? '/', target), {
-      method: req.method,
-      headers: { 'content-type': 'application/json', 'x-correlation-id': String(req.headers['x-correlation-id'] ?? ''), authorization: String(req.headers.authorization ?? '') },
-      body: req.method === 'POST' ? body : undefined,
-    });
-    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await upstream.arrayBuffer()));
-  });
-  return { server, seen };
-}
 
 describe('entity batching', () => {
   const proxy = countingProxy(env('INNKEEP_HOTEL_URL'));
@@ -41,7 +18,9 @@ describe('entity batching', () => {
     await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', r));
     const proxyUrl = `http://127.0.0.1:${(proxy.server.address() as AddressInfo).port}/graphql`;
     gateway = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
-      env: { ...process.env, GATEWAY_PORT: String(port), HOTEL_URL: proxyUrl, BOOKING_URL: env('INNKEEP_BOOKING_URL'), PMS_URL: env('INNKEEP_PMS_URL'), AUDIT_URL: env('INNKEEP_AUDIT_URL'), DATABASE_URL: env('INNKEEP_DATABASE_URL'), REDIS_URL: env('INNKEEP_REDIS_URL'), LOG_LEVEL: 'warn' },
+      env: { ...process.env, GATEWAY_PORT: String(port), HOTEL_URL: proxyUrl, BOOKING_URL: env('INNKEEP_BOOKING_URL'), PMS_URL: env('INNKEEP_PMS_URL'), AUDIT_URL: env('INNKEEP_AUDIT_URL'), DATABASE_URL: env('INNKEEP_DATABASE_URL'), REDIS_URL: env('INNKEEP_REDIS_URL'), LOG_LEVEL: 'warn',
+        // Batching alone: no cache or shared reads hiding calls (tests/e2e/hotel-cache.test.ts covers those).
+        HOTEL_CACHE_TTL_SECONDS: '0', UPSTREAM_SHARED_READS: '' },
       stdio: 'ignore',
     });
     url = `http://127.0.0.1:${port}/graphql`;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { expect } from '@jest/globals';
@@ -160,4 +161,32 @@ export async function createOwnHotel(slug: string, options: { url?: string; curr
   const roomTypeId = type.data!.createRoomType.id as string;
   const room = await gql<any>(`mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }`, { input: { hotelId, roomTypeId, number: '1', floor: 1 } }, as);
   return { hotelId, roomTypeId, roomId: room.data!.createRoom.id as string };
+}
+
+/**
+ * Forwards to a real subgraph and remembers every HTTP call (the operations it carried, its internal
+ * token); `delayMs` holds each answer back that long (so concurrent calls overlap).
+ */
+export function countingProxy(target: string, options: { delayMs?: number } = {}) {
+  const seen: string[][] = [];
+  const tokens: string[] = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (req.method === 'POST') {
+      const parsed = JSON.parse(body.toString()) as { query: string } | Array<{ query: string }>;
+      seen.push((Array.isArray(parsed) ? parsed : [parsed]).map((op) => op.query));
+      tokens.push(String(req.headers.authorization ?? ''));
+    }
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    const upstream = await fetch(new URL(req.url ?? '/', target), {
+      method: req.method,
+      headers: { 'content-type': 'application/json', 'x-correlation-id': String(req.headers['x-correlation-id'] ?? ''), authorization: String(req.headers.authorization ?? '') },
+      body: req.method === 'POST' ? body : undefined,
+    });
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  return { server, seen, tokens };
 }

@@ -43,6 +43,19 @@ export const upstreamConfigShape = {
   SUBGRAPH_BULKHEAD_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(100),
   /** Fetches waiting for a slot per subgraph; beyond it a fetch is refused at once (SERVICE_UNAVAILABLE). */
   SUBGRAPH_BULKHEAD_QUEUE: z.coerce.number().int().min(0).max(100_000).default(100),
+  /**
+   * Subgraphs whose identical reads in flight for the same identity travel once (comma-separated; '' =
+   * none). booking and audit are refused: their reads are audited per request (guest PII, the trail).
+   */
+  UPSTREAM_SHARED_READS: z
+    .string()
+    .default('hotel,pms')
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['hotel', 'pms'], { message: 'UPSTREAM_SHARED_READS may list hotel and pms only (booking and audit reads are audited per request)' }))),
+  /** Public hotel data (the hotel subgraph's answers) kept at the gateway per identity: seconds; 0 = no cache. */
+  HOTEL_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** Size bound of that cache (MB of answers, least recently used evicted first). */
+  HOTEL_CACHE_MAX_MB: z.coerce.number().min(1).max(4096).default(32),
 };
 
 export type UpstreamConfig = z.infer<z.ZodObject<typeof upstreamConfigShape>>;

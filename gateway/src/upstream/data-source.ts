@@ -7,6 +7,7 @@ import { ANONYMOUS } from '../../../lib/src/identity.js';
 import type { InternalTokenSigner } from '../../../lib/src/internal-token.js';
 import { isPolicyError, type Policy } from '../../../lib/src/policies.js';
 import type { GatewayContext } from '../context.js';
+import type { SharedReads } from './shared-reads.js';
 
 type Options = GraphQLDataSourceProcessOptions<GatewayContext>;
 type Response = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -30,6 +31,8 @@ export interface SubgraphDataSourceOptions {
   deadlineFor(context: unknown): AbortSignal | undefined;
   /** Attempt timeout, for error messages. */
   timeoutMs: number;
+  /** In-flight deduplication and / or the answer cache of this subgraph's reads (shared-reads.ts), if on. */
+  shared?: SharedReads | undefined;
 }
 
 /** A subgraph answered something that is not a GraphQL response (status, body): it counts against it. */
@@ -65,6 +68,19 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
   }
 
   process(options: Options): Promise<Response> {
+    const shared = this.options.shared;
+    if (!shared) return this.dispatch(options);
+    if (options.kind === INCOMING_OPERATION && isQuery(options.request.query)) {
+      const { principal = ANONYMOUS, clientIp } = (options.context ?? {}) as Partial<GatewayContext>;
+      return shared.read(shared.keyOf(principal, clientIp, options.request), () => this.dispatch(options));
+    }
+    const answer = this.dispatch(options);
+    // A write through this replica is seen at once by its next read (other replicas: the invalidation feed).
+    if (shared.cached) answer.then(() => shared.invalidate(), () => shared.invalidate());
+    return answer;
+  }
+
+  private dispatch(options: Options): Promise<Response> {
     if (!this.options.batching || options.kind !== INCOMING_OPERATION || !isQuery(options.request.query)) {
       return this.guarded([options]).then(([response]) => response!);
     }
@@ -132,7 +148,9 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
 
   private async upstreamHeaders(context: unknown): Promise<Record<string, string>> {
     const { correlationId = '', principal = ANONYMOUS, clientIp } = (context ?? {}) as Partial<GatewayContext>;
-    const token = await this.options.signer.sign(principal, this.subgraph, correlationId, clientIp ? { clientIp } : {});
+    // Identity-bound, not request-bound: the correlation ID travels in its header, so the signer reuses
+    // one token per identity and subgraph for half its life instead of signing one per request.
+    const token = await this.options.signer.sign(principal, this.subgraph, '', clientIp ? { clientIp } : {});
     return { authorization: `Bearer ${token}`, ...(correlationId ? { [CORRELATION_HEADER]: correlationId } : {}) };
   }
 

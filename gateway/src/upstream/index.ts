@@ -6,6 +6,7 @@ import { definePolicy, RetryBudget, type CircuitStateName, type Policy } from '.
 import { retryBudgetOf } from '../../../lib/src/policies/config.js';
 import { subgraphTimeoutMs, type UpstreamConfig } from './config.js';
 import { SubgraphDataSource } from './data-source.js';
+import { SharedReads } from './shared-reads.js';
 import { useRequestDeadline } from './deadline.js';
 
 export interface UpstreamOptions {
@@ -22,6 +23,8 @@ export interface Upstream {
   plugin: ApolloServerPlugin<any>;
   /** Starts a deadline of `ms` for one subscription event's execution; returns its cleanup. */
   trackDeadline(context: object, ms: number): () => void;
+  /** The hotel subgraph's answer cache and in-flight sharing, if on (invalidated by hotel-data events). */
+  hotelReads: SharedReads | undefined;
   /** Circuit state per subgraph, for readiness (reported, never failing it: one dead subgraph must not
    * take the gateway out of the load balancer). */
   circuits(): Record<string, CircuitStateName>;
@@ -35,6 +38,15 @@ export interface Upstream {
 export function createUpstream({ config, signer, logger, metrics }: UpstreamOptions): Upstream {
   const deadline = useRequestDeadline({ deadlineMs: config.TIMEOUTS_ENABLED ? config.REQUEST_DEADLINE_MS : 0 });
   const policies = new Map<string, Policy>();
+  const sharedReads = new Map<string, SharedReads>();
+  const sharedReadsOf = (name: string): SharedReads | undefined => {
+    const dedup = (config.UPSTREAM_SHARED_READS as string[]).includes(name);
+    const cacheTtlMs = name === 'hotel' ? config.HOTEL_CACHE_TTL_SECONDS * 1000 : 0;
+    if (!dedup && !cacheTtlMs) return undefined;
+    const shared = sharedReads.get(name) ?? new SharedReads({ subgraph: name, dedup, cacheTtlMs, cacheMaxSize: Math.round(config.HOTEL_CACHE_MAX_MB * 1024 * 1024), metrics });
+    sharedReads.set(name, shared);
+    return shared;
+  };
 
   const policyFor = (name: string): Policy => {
     const timeoutMs = subgraphTimeoutMs(config, name);
@@ -77,7 +89,11 @@ export function createUpstream({ config, signer, logger, metrics }: UpstreamOpti
         policy,
         deadlineFor: deadline.signalFor,
         timeoutMs: subgraphTimeoutMs(config, name),
+        shared: sharedReadsOf(name),
       });
+    },
+    get hotelReads() {
+      return sharedReadsOf('hotel');
     },
     plugin: deadline.plugin,
     // Subscription events use the same data sources, so the same deadline registry, with their own length.

@@ -97,6 +97,8 @@ export interface CatalogOptions {
    * status). updateRoom cannot change the status, so setRoomStatus is the only source.
    */
   onRoomStatusChanged?(room: Room): void;
+  /** After any committed change of hotel, room type, rate or room rows (the gateway's hotel cache is invalidated). */
+  onCatalogChanged?(): void;
 }
 
 /** Who writes, for the audit trail (`actorOf(principal)`) and the request's correlation ID. */
@@ -254,13 +256,17 @@ export class Catalog {
 
   /** A write and its audit event in one transaction (both or neither); the relay is kicked once it committed. */
   private async audited<T>(write: (tx: Tx) => Promise<T>, auditFact: (result: T) => AuditFact | null): Promise<T> {
+    let changed = false;
     const result = await this.prisma.$transaction(async (tx) => {
       const written = await write(tx);
       const event = auditFact(written);
+      // Every change writes its event; no event = nothing changed (a room set to the status it had).
       if (event) await this.options.audit.record(event, tx);
+      changed = !!event;
       return written;
     }, this.options.transactionOptions);
     this.options.audit.afterCommit();
+    if (changed) this.options.onCatalogChanged?.();
     return result;
   }
 

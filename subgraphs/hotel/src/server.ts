@@ -7,7 +7,7 @@ import { startSubgraph, type RunningService } from '../../../lib/src/subgraph.js
 import { Catalog, createCatalogLoaders } from './catalog.js';
 import { permissions } from './permissions.js';
 import { resolvers, type HotelContext } from './resolvers.js';
-import { createEventBus, topic } from '../../../lib/src/events.js';
+import { createEventBus, HOTEL_DATA_TOPIC, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 
 export type HotelConfig = ReturnType<typeof loadHotelConfig>;
@@ -25,6 +25,8 @@ export async function start(config: HotelConfig): Promise<RunningService> {
     audit,
     transactionOptions: db.transactionOptions,
     onRoomStatusChanged: (room) => void events.publish(topic('room-status', room.hotelId), room),
+    // Every gateway drops its cached hotel answers (gateway/src/upstream/hotel-feed.ts).
+    onCatalogChanged: () => void events.publish(HOTEL_DATA_TOPIC, {}),
   });
   const running = await startSubgraph<HotelContext>(
     {
