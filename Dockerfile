@@ -53,4 +53,5 @@ COPY --from=build /app /app
 USER node
 # gateway, hotel, booking, pms, audit, fake PMS vendor (GUIDE §3); each is overridable by <NAME>_PORT.
 EXPOSE 4000 4001 4002 4003 4004 4010
-CMD ["node", "--import", "tsx", "gateway/src/main.ts"]
+# The gateway's old space is capped (scripts/lib/stack.ts SERVICE_NODE_ARGS, docs/performance.md "Memory").
+CMD ["node", "--max-old-space-size=256", "--max-semi-space-size=8", "--import", "tsx", "gateway/src/main.ts"]

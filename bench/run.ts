@@ -33,6 +33,8 @@ const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 15100);
 /** A folder: the Innkeep and bare gateways run with `--cpu-prof` and write their profiles there on exit. */
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+/** Extra Node flags for the Innkeep gateway only (e.g. `--max-old-space-size=192` to try another heap cap). */
+const GATEWAY_NODE_ARGS = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
 const DATABASE = 'innkeep_bench_http';
 const USER = 'manager@grand-harbor.test';
@@ -304,7 +306,7 @@ async function main() {
     portBase: PORT_BASE,
     runName: 'bench-http',
     env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600' },
-    nodeArgs: { gateway: PROFILE_ARGS },
+    nodeArgs: { gateway: [...GATEWAY_NODE_ARGS, ...PROFILE_ARGS] },
   });
   const services = Object.fromEntries((['gateway', 'hotel', 'booking', 'pms', 'audit', 'vendor'] as const).map((n) => [n, stack.service(n)!])) as Record<ServiceName, ServiceProcess>;
   const bareUrl = `http://127.0.0.1:${PORT_BASE + 20}/graphql`;
