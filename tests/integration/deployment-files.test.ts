@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { baseConfigShape, databaseConfigShape, parseConfig, redisConfigShape } from '../../lib/src/config.js';
 import { DEFAULT_PORTS, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
+import { SERVICE_NODE_ARGS } from '../../scripts/lib/stack.js';
 import { loadHotelConfig } from '../../subgraphs/hotel/src/server.js';
 import { loadBookingConfig } from '../../subgraphs/booking/src/server.js';
 import { loadPmsConfig } from '../../subgraphs/pms/src/server.js';
@@ -172,11 +173,12 @@ describe('docker-compose.yml', () => {
     expect(services.redis!.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
-  it('runs each Node service through tsx on an entry file that exists', () => {
+  it('runs each Node service through tsx on an entry file that exists, with the Node flags npm start uses', () => {
     for (const name of [...NODE_SERVICES, 'migrate'] as const) {
       const command = services[name]!.command;
       const text = Array.isArray(command) ? command.join(' ') : String(command);
-      expect({ name, text }).toEqual({ name, text: expect.stringContaining(`node --import tsx ${ENTRY[name]}`) });
+      const flags = (SERVICE_NODE_ARGS[name as keyof typeof SERVICE_NODE_ARGS] ?? []).map((flag) => `${flag} `).join('');
+      expect({ name, text }).toEqual({ name, text: expect.stringContaining(`node ${flags}--import tsx ${ENTRY[name]}`) });
       expect(existsSync(path.join(root, ENTRY[name]))).toBe(true);
       expect(services[name]!.image ?? services[name]!.build).toBeDefined();
     }
@@ -316,6 +318,11 @@ describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile').split('\n').filter((line) => !/^\s*#/.test(line)).join('\n');
   const stages = dockerfile.split(/^(?=FROM\s)/m).filter((s) => s.startsWith('FROM'));
   const runtime = stages.at(-1) ?? '';
+
+  it('starts the gateway by default, with the Node flags npm start uses', () => {
+    const cmd = JSON.parse(/^CMD\s+(\[.*\])\s*$/m.exec(runtime)?.[1] ?? '[]') as string[];
+    expect(cmd).toEqual(['node', ...(SERVICE_NODE_ARGS.gateway ?? []), '--import', 'tsx', 'gateway/src/main.ts']);
+  });
 
   it('builds in one stage and runs from another, on node:20-bookworm-slim', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
