@@ -1,4 +1,5 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Principal, PrincipalKind, Role } from './identity.js';
 
 /**
@@ -13,6 +14,7 @@ import type { Principal, PrincipalKind, Role } from './identity.js';
  */
 export const INTERNAL_ISSUER = 'innkeep-internal';
 const ALGORITHM = 'HS256';
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface InternalClaims {
   principal: Principal;
@@ -35,14 +37,10 @@ export class InternalTokenError extends Error {
   override name = 'InternalTokenError';
 }
 
-interface Cached {
-  token: string;
-  renewAfter: number;
-}
-
 export class InternalTokenSigner {
   private readonly key: Uint8Array;
-  private readonly cache = new Map<string, Cached>();
+  /** Bounded, and an entry lives half a token's life: a reused token always has the other half left. */
+  private readonly cache: LRUCache<string, string>;
 
   constructor(
     secret: string,
@@ -50,24 +48,25 @@ export class InternalTokenSigner {
     private readonly ttlSeconds = 60,
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.cache = new LRUCache({ max: 5000, ttl: Math.max(1, Math.floor((ttlSeconds * 1000) / 2)) });
   }
 
   /**
    * A token for `audience`. Tokens are reused for the same principal, audience and correlation ID while
    * they have more than half their life left, so a request fanning out to many fetches signs once.
+   * An empty correlation ID writes no `cid` claim: the token is then bound to the identity, not a request.
    */
   async sign(principal: Principal, audience: string, correlationId: string, extras: InternalTokenExtras = {}): Promise<string> {
-    const cacheKey = `${audience}|${correlationId}|${principal.kind}|${principal.id}|${principal.roles.join(',')}|${principal.hotelIds.join(',')}|${principal.scopes.join(',')}|${extras.clientIp ?? ''}`;
-    const now = Date.now();
+    const cacheKey = `${audience}|${correlationId}|${principal.kind}|${principal.id}|${principal.email ?? ''}|${principal.roles.join(',')}|${principal.hotelIds.join(',')}|${principal.scopes.join(',')}|${extras.clientIp ?? ''}`;
     const cached = this.cache.get(cacheKey);
-    if (cached && cached.renewAfter > now) return cached.token;
+    if (cached) return cached;
     const token = await new SignJWT({
       kind: principal.kind,
       roles: principal.roles,
       hotelIds: principal.hotelIds,
       scopes: principal.scopes,
       ...(principal.email ? { email: principal.email } : {}),
-      cid: correlationId,
+      ...(correlationId ? { cid: correlationId } : {}),
       by: this.issuedBy,
       ...(extras.clientIp ? { ip: extras.clientIp } : {}),
     })
@@ -78,32 +77,72 @@ export class InternalTokenSigner {
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
       .sign(this.key);
-    if (this.cache.size > 5000) this.cache.clear();
-    this.cache.set(cacheKey, { token, renewAfter: now + (this.ttlSeconds * 1000) / 2 });
+    this.cache.set(cacheKey, token);
     return token;
   }
 }
 
+export interface InternalTokenVerifierOptions {
+  /** Verified tokens remembered (by exact token string). Default 10 000; 0 turns the cache off. */
+  cacheMaxEntries?: number;
+  /** Epoch ms. Default Date.now (tests move it instead of sleeping). */
+  now?: () => number;
+}
+
+/** Longest a verification is remembered, whatever the token's exp. */
+const VERIFY_CACHE_MAX_AGE_MS = 60_000;
+
 export class InternalTokenVerifier {
   private readonly key: Uint8Array;
+  private readonly now: () => number;
+  /**
+   * Every upstream fetch of a request carries the same token (the signer reuses it), so each subgraph
+   * sees it many times. Only successes are cached, each at most until its exp (+ tolerance), and exp is
+   * checked again on every hit. The secret is fixed for the verifier's life, so no key can change under it.
+   */
+  private readonly cache: LRUCache<string, { claims: InternalClaims; exp: number; nbf?: number }> | undefined;
 
   constructor(
     secret: string,
     private readonly audience: string,
+    options: InternalTokenVerifierOptions = {},
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.now = options.now ?? Date.now;
+    const max = options.cacheMaxEntries ?? 10_000;
+    // An injected clock drives expiry too (read on every check: no 1 ms reuse of a stale reading).
+    const clock = options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {};
+    this.cache = max > 0 ? new LRUCache({ max, ttl: VERIFY_CACHE_MAX_AGE_MS, ...clock }) : undefined;
   }
 
   async verify(token: string): Promise<InternalClaims> {
+    const hit = this.cache?.get(token);
+    if (hit) {
+      // The checks jose makes on exp / nbf, with the same clock and tolerance.
+      const at = Math.floor(this.now() / 1000);
+      if (hit.exp > at - CLOCK_TOLERANCE_SECONDS && (hit.nbf === undefined || hit.nbf <= at + CLOCK_TOLERANCE_SECONDS)) return copyOf(hit.claims);
+      this.cache!.delete(token); // and jose below gives the refusal
+    }
+    return copyOf(await this.verifyFully(token));
+  }
+
+  private async verifyFully(token: string): Promise<InternalClaims> {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
         issuer: INTERNAL_ISSUER,
         audience: this.audience,
         typ: 'innkeep-internal+jwt',
         requiredClaims: ['exp', 'iat', 'sub'],
-        clockTolerance: 5,
-      });
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: new Date(this.now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new InternalTokenError('internal token expired');
+      throw new InternalTokenError('internal token invalid');
+    }
+    try {
       const principal: Principal = {
         kind: payload.kind as PrincipalKind,
         id: payload.sub!,
@@ -112,17 +151,27 @@ export class InternalTokenVerifier {
         scopes: (payload.scopes as string[]) ?? [],
         ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
       };
-      return {
+      const claims: InternalClaims = {
         principal,
         correlationId: String(payload.cid ?? ''),
         issuedBy: String(payload.by ?? ''),
         ...(typeof payload.ip === 'string' ? { clientIp: payload.ip } : {}),
       };
-    } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new InternalTokenError('internal token expired');
+      // Never past exp (+ the tolerance jose grants) nor the cap.
+      const ttl = Math.min(VERIFY_CACHE_MAX_AGE_MS, (payload.exp! + CLOCK_TOLERANCE_SECONDS) * 1000 - this.now());
+      if (this.cache && ttl >= 1) this.cache.set(token, { claims, exp: payload.exp!, nbf: payload.nbf }, { ttl: Math.floor(ttl) });
+      return claims;
+    } catch {
       throw new InternalTokenError('internal token invalid');
     }
   }
+}
+
+/** A copy per request: no caller can change what the next request with this token sees. */
+function copyOf(claims: InternalClaims): InternalClaims {
+  const { principal } = claims;
+  const list = <T>(value: T[]): T[] => (Array.isArray(value) ? [...value] : value);
+  return { ...claims, principal: { ...principal, roles: list(principal.roles), hotelIds: list(principal.hotelIds), scopes: list(principal.scopes) } };
 }
 
 const PRINCIPAL_KINDS = new Set<string>(['user', 'apiKey', 'service', 'anonymous']);

@@ -65,6 +65,9 @@ describe('chaos: a burst of slow requests beyond the bulkhead', () => {
         SUBGRAPH_TIMEOUT_MS_HOTEL: String(SLOW_MS * 3),
         REQUEST_DEADLINE_MS: String(SLOW_MS * 4),
         LOG_LEVEL: 'info',
+        // The burst is one identical read: shared in flight it would take a single slot. The bulkhead alone here.
+        UPSTREAM_SHARED_READS: '',
+        HOTEL_CACHE_TTL_SECONDS: '0',
       },
       'burst-gateway',
     );

@@ -117,7 +117,8 @@ describe('gateway upstream policies', () => {
 
   it('a full bulkhead refuses at once with SERVICE_UNAVAILABLE (OVERLOADED) instead of queueing without bound', async () => {
     const sub = await fakeSubgraph((_b, _r, res) => void setTimeout(() => answer(res, { data: { q: 1 } }), 300));
-    const { up } = upstream({ SUBGRAPH_BULKHEAD_CONCURRENCY: '2', SUBGRAPH_BULKHEAD_QUEUE: '1' });
+    // Identical reads would be shared in flight (one slot for all): the bulkhead alone here.
+    const { up } = upstream({ SUBGRAPH_BULKHEAD_CONCURRENCY: '2', SUBGRAPH_BULKHEAD_QUEUE: '1', UPSTREAM_SHARED_READS: '', HOTEL_CACHE_TTL_SECONDS: '0' });
     const source = up.dataSource('hotel', sub.url);
     const started = Date.now();
     const settled = Array.from({ length: 6 }, () => source.process(fetchOf('query { q }', {})).then((r) => ({ r, ms: Date.now() - started }), (e: unknown) => ({ e, ms: Date.now() - started })));
