@@ -50,7 +50,8 @@ export class EntityClient {
    * (UPSTREAM_TIMEOUT / SERVICE_UNAVAILABLE); GraphQL errors in the body are the caller's to read.
    */
   async request<T>(query: string, variables: Record<string, unknown>, correlationId: string, as: Principal = this.options.principal, spanName = 'graphql'): Promise<PeerAnswer<T>> {
-    const token = await this.options.signer.sign(as, this.options.peer, correlationId);
+    // Identity-bound (no cid claim): reused for half its life; the correlation ID travels in its header.
+    const token = await this.options.signer.sign(as, this.options.peer, '');
     let response: Response;
     try {
       response = await inSpan(
