@@ -31,6 +31,13 @@ export function actorOf(principal: Principal): string {
   return principal.kind === 'anonymous' ? 'anonymous' : `${principal.kind}:${principal.id}`;
 }
 
+/**
+ * Everything an internal token binds about its caller, as one string: two callers with the same key get
+ * the same token, and may share an upstream answer (gateway/src/upstream/shared-reads.ts).
+ */
+export const principalKey = (p: Principal, clientIp?: string): string =>
+  `${p.kind}|${p.id}|${p.email ?? ''}|${p.roles.join(',')}|${p.hotelIds.join(',')}|${p.scopes.join(',')}|${clientIp ?? ''}`;
+
 export const hasRole = (p: Principal, ...roles: Role[]) => p.roles.some((r) => roles.includes(r));
 export const isPlatformAdmin = (p: Principal) => p.roles.includes('PLATFORM_ADMIN');
 export const hasScope = (p: Principal, scope: Scope | string) => p.scopes.includes(scope);

@@ -1,6 +1,6 @@
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { Principal, PrincipalKind, Role } from './identity.js';
+import { principalKey, type Principal, type PrincipalKind, type Role } from './identity.js';
 
 /**
  * The signed trust between Innkeep's own processes. The gateway (after verifying the caller's JWT or API
@@ -57,7 +57,7 @@ export class InternalTokenSigner {
    * An empty correlation ID writes no `cid` claim: the token is then bound to the identity, not a request.
    */
   async sign(principal: Principal, audience: string, correlationId: string, extras: InternalTokenExtras = {}): Promise<string> {
-    const cacheKey = `${audience}|${correlationId}|${principal.kind}|${principal.id}|${principal.email ?? ''}|${principal.roles.join(',')}|${principal.hotelIds.join(',')}|${principal.scopes.join(',')}|${extras.clientIp ?? ''}`;
+    const cacheKey = `${audience}|${correlationId}|${principalKey(principal, extras.clientIp)}`;
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
     const token = await new SignJWT({

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { authConfig } from '../../gateway/src/auth/config.js';
-import { createAuthService, isAuthenticationError, type AuthService } from '../../gateway/src/auth/index.js';
+import { createAuthService, type AuthService } from '../../gateway/src/auth/index.js';
 import { createDatabase, PgErrorCode, pgErrorCode, type Database } from '../../lib/src/db.js';
 import { isAppError } from '../../lib/src/errors.js';
 import type { Principal } from '../../lib/src/identity.js';
@@ -15,6 +15,7 @@ import { REDACT_PATHS } from '../../lib/src/logger.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { seedId } from '../../scripts/lib/seed.js';
 import { scratchDatabase } from './scratch-database.js';
+import { reasonOf } from './auth-support.js';
 
 const scratch = scratchDatabase('innkeep_auth_api_keys_test');
 const testUrl = scratch.url;
@@ -41,16 +42,6 @@ async function service(env: Record<string, string> = {}, usageFlushIntervalMs?: 
   const s = await createAuthService({ prisma: db.prisma, redis: null, logger, config: authConfig(env), production: false, tuning: { usageFlushIntervalMs } });
   services.push(s);
   return s;
-}
-
-async function reasonOf(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (error) {
-    if (isAuthenticationError(error)) return error.reason;
-    throw error;
-  }
-  throw new Error('expected an AuthenticationError, but the key was accepted');
 }
 
 /** The GraphQL error code (extensions.code) `work` must throw. */

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { pino } from 'pino';
 import { authConfig, DEVELOPMENT_KEY_ENCRYPTION_SECRET, type AuthConfig } from '../../gateway/src/auth/config.js';
-import { createAuthService, isAuthenticationError, type AuthService, type AuthTuning } from '../../gateway/src/auth/index.js';
+import { createAuthService, type AuthService, type AuthTuning } from '../../gateway/src/auth/index.js';
 import { listSigningKeys, pruneRetiredKeys } from '../../gateway/src/auth/key-rotation.js';
 import { createSigningKey, createSigningKeyStore } from '../../gateway/src/auth/signing-keys.js';
 import { createDatabase, type Database } from '../../lib/src/db.js';
@@ -23,6 +23,7 @@ import { REDACT_PATHS } from '../../lib/src/logger.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { DEMO_USERS, seedDemoData, seedId } from '../../scripts/lib/seed.js';
 import { scratchDatabase } from './scratch-database.js';
+import { reasonOf, dropTestKeys } from './auth-support.js';
 
 const scratch = scratchDatabase('innkeep_auth_test');
 const testUrl = scratch.url;
@@ -75,17 +76,6 @@ async function tokensFor(s: Served, email: string) {
   return res.body as { accessToken: string; refreshToken: string; expiresIn: number; refreshExpiresIn: number; tokenType: string };
 }
 
-/** The reason of the AuthenticationError `work` must throw. */
-async function reasonOf(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (error) {
-    if (isAuthenticationError(error)) return error.reason;
-    throw error;
-  }
-  throw new Error('expected an AuthenticationError, but the credential was accepted');
-}
-
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -107,11 +97,7 @@ afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
-  if (redis) {
-    const keys = await redis.keys(`${redisPrefix}*`);
-    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
-    redis.disconnect();
-  }
+  await dropTestKeys(redis, redisPrefix);
   await db?.close();
   await scratch.drop();
 });

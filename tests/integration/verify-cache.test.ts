@@ -13,7 +13,6 @@ import { Redis } from 'ioredis';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { pino } from 'pino';
 import { authConfig, DEVELOPMENT_KEY_ENCRYPTION_SECRET } from '../../gateway/src/auth/config.js';
-import { isAuthenticationError } from '../../gateway/src/auth/errors.js';
 import { rotateSigningKeys } from '../../gateway/src/auth/key-rotation.js';
 import { redisRevocationList, type RevocationList } from '../../gateway/src/auth/revocation.js';
 import { createSigningKey, createSigningKeyStore, type SigningKeyStore } from '../../gateway/src/auth/signing-keys.js';
@@ -23,6 +22,7 @@ import type { Principal } from '../../lib/src/identity.js';
 import { DEVELOPMENT_INTERNAL_SECRET, InternalTokenError, InternalTokenSigner, InternalTokenVerifier } from '../../lib/src/internal-token.js';
 import { migrate } from '../../lib/src/migrate.js';
 import { scratchDatabase } from './scratch-database.js';
+import { reasonOf, dropTestKeys } from './auth-support.js';
 
 const scratch = scratchDatabase('innkeep_verify_cache_test');
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -49,17 +49,6 @@ async function cryptoVerifiesDuring(work: () => Promise<unknown>): Promise<numbe
   const before = webCryptoVerify.mock.calls.length;
   await work();
   return webCryptoVerify.mock.calls.length - before;
-}
-
-/** The reason of the AuthenticationError `work` must throw. */
-async function reasonOf(work: Promise<unknown>): Promise<string> {
-  try {
-    await work;
-  } catch (error) {
-    if (isAuthenticationError(error)) return error.reason;
-    throw error;
-  }
-  throw new Error('expected an AuthenticationError, but the token was accepted');
 }
 
 const userA = { sub: 'user-a', email: 'a@innkeep.test', roles: ['FRONT_DESK'], hotelIds: ['00000000-0000-4000-8000-00000000000a'] };
@@ -97,11 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   webCryptoVerify.mockRestore();
-  if (redis) {
-    const stored = await redis.keys(`${redisPrefix}*`);
-    if (stored.length > 0) await redis.del(...stored.map((k) => k.slice(redisPrefix.length)));
-    redis.disconnect();
-  }
+  await dropTestKeys(redis, redisPrefix);
   await db?.close();
   await scratch.drop();
 });

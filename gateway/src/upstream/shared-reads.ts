@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Principal } from '../../../lib/src/identity.js';
+import { principalKey, type Principal } from '../../../lib/src/identity.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
 
 /** A subgraph's answer to one fetch (`{ data, errors, extensions }`). */
@@ -24,8 +24,8 @@ export interface SharedReadsOptions {
  *  - **a cache** of completed answers (the hotel subgraph's public hotel data), with a TTL, a size bound
  *    (LRU eviction) and `invalidate()` for the writes that change it.
  *
- * Never across identities: the key is the identity the internal token is signed for (principal kind,
- * ID, roles, hotels, scopes, and the client IP the token carries) + query + variables, so two callers
+ * Never across identities: the key is the identity the internal token is signed for (`principalKey`:
+ * kind, ID, email, roles, hotels, scopes, and the client IP the token carries) + query + variables, so two callers
  * share an answer only when the subgraph would have been asked the very same thing by the very same
  * token. Only error-free answers are shared or kept: a follower whose leader failed or answered errors
  * asks for itself (so a refusal is still audited per request by the subgraph), and nothing with errors
@@ -64,9 +64,8 @@ export class SharedReads {
 
   /** The sharing key of a read: identity-bound, never shared between two identities. */
   keyOf(principal: Principal, clientIp: string | undefined, request: { query?: string | undefined; variables?: unknown; operationName?: string | undefined }): string {
-    const identity = [principal.kind, principal.id, principal.roles.join(','), principal.hotelIds.join(','), principal.scopes.join(','), clientIp ?? ''].join('|');
     return createHash('sha256')
-      .update(identity)
+      .update(principalKey(principal, clientIp))
       .update('\0')
       .update(request.query ?? '')
       .update('\0')
