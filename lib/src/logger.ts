@@ -61,29 +61,6 @@ export function maskCardNumbers(record: Record<string, unknown>): Record<string,
   return out;
 }
 
-/**
- * One buffered, asynchronous stdout destination per process, shared by every logger. Lines leave in
- * writes of 4 KB instead of one write (and one thread hand-off) each: in the gateway's CPU profile under
- * load on 2 cores, that write took ~0.4 ms of main-thread time per access-log line (docs/performance.md).
- * When quiet, a line waits at most 100 ms. pino flushes synchronously on exit (crash included); only a SIGKILL can
- * lose the last (< 4 KB) lines.
- */
-let stdout: ReturnType<typeof pino.destination> | undefined;
-function stdoutDestination(): DestinationStream {
-  if (!stdout) {
-    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-    setInterval(() => {
-      try {
-        destination.flush();
-      } catch {
-        /* destroyed at exit: nothing left to flush */
-      }
-    }, 100).unref();
-    stdout = destination;
-  }
-  return stdout;
-}
-
 export function createLogger(service: string, level: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const config: LoggerOptions = {
     level,
@@ -106,5 +83,5 @@ export function createLogger(service: string, level: string, options: LoggerOpti
     },
     ...options,
   };
-  return pino(config, destination ?? stdoutDestination());
+  return destination ? pino(config, destination) : pino(config);
 }
