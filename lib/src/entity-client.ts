@@ -1,4 +1,5 @@
 import { CORRELATION_HEADER } from './correlation.js';
+import { postJson, type JsonAnswer } from './json-http.js';
 import { inSpan, SpanKind, traceHeaders } from './tracing.js';
 import { ServiceUnavailableError, UpstreamTimeoutError } from './errors.js';
 import type { Principal } from './identity.js';
@@ -52,24 +53,24 @@ export class EntityClient {
   async request<T>(query: string, variables: Record<string, unknown>, correlationId: string, as: Principal = this.options.principal, spanName = 'graphql'): Promise<PeerAnswer<T>> {
     // Identity-bound (no cid claim): reused for half its life; the correlation ID travels in its header.
     const token = await this.options.signer.sign(as, this.options.peer, '');
-    let response: Response;
+    let response: JsonAnswer;
     try {
       response = await inSpan(
         `POST ${this.options.peer} ${spanName}`,
         { 'peer.service': this.options.peer },
         () =>
-          fetch(this.options.url, {
-            method: 'POST',
-            headers: {
+          postJson(
+            this.options.url,
+            {
               'content-type': 'application/json',
               authorization: `Bearer ${token}`,
               [CORRELATION_HEADER]: correlationId,
               'apollographql-client-name': this.options.caller,
               ...traceHeaders(),
             },
-            body: JSON.stringify({ query, variables }),
-            signal: AbortSignal.timeout(this.options.timeoutMs),
-          }),
+            JSON.stringify({ query, variables }),
+            AbortSignal.timeout(this.options.timeoutMs),
+          ),
         SpanKind.CLIENT,
       );
     } catch (error) {
@@ -78,7 +79,7 @@ export class EntityClient {
       }
       throw new ServiceUnavailableError(`${this.options.peer} is unavailable`, { upstream: this.options.peer });
     }
-    const body = (await response.json().catch(() => null)) as PeerAnswer<T> | null;
+    const body = response.body as PeerAnswer<T> | null;
     if (response.status === 401) {
       // Not the caller's fault: the services disagree on INTERNAL_TOKEN_SECRET (or clocks drift).
       throw new ServiceUnavailableError(`${this.options.peer} refused our internal token`, { upstream: this.options.peer });

@@ -49,6 +49,8 @@ export function createHttpApp(options: {
 }): Express {
   const app = express();
   app.disable('x-powered-by');
+  // No ETag: API answers are not revalidated by clients, and Express would hash every response body.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   // The caller's trace (W3C traceparent) or a new one, active for the whole request (tracing on only).
   app.use(traceRequests());

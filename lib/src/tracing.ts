@@ -64,6 +64,7 @@ export function activeTraceId(): string | undefined {
 
 /** W3C trace-context headers of the active span, for an outgoing request. */
 export function traceHeaders(): Record<string, string> {
+  if (!provider) return {};
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;

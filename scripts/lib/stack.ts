@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_PORTS, servicePort } from '../../lib/src/service-config.js';
@@ -72,7 +72,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const base = (name: ServiceName) => `http://${host}:${ports[name]}`;
   const urls = Object.fromEntries((Object.keys(ports) as ServiceName[]).map((n) => [n, base(n)])) as Record<ServiceName, string>;
   const running = new Map<ServiceName, ServiceProcess>();
-  const logs = new Map<ServiceName, WriteStream>();
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   const envFor = (name: ServiceName): Record<string, string> => {
@@ -97,28 +96,37 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const start = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
-    const child = spawn(process.execPath, [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', ENTRY[name]], {
-      env: { ...envFor(name), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const recent: string[] = [];
-    let sink: WriteStream | undefined;
+    const args = [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', ENTRY[name]];
+    const env = { ...envFor(name), ...extraEnv };
+    let child: ChildProcess;
+    let recent: () => string[];
     if (options.logDir) {
-      sink = logs.get(name) ?? createWriteStream(path.join(options.logDir, `${name}.log`), { flags: 'a' });
-      logs.set(name, sink);
-    }
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        recent.push(line);
-        if (recent.length > 20) recent.shift();
-        if (sink) sink.write(`${line}\n`);
-        else options.onLine?.(name, line);
-      });
+      // The service writes its log file itself (appending): no process in between reads and copies
+      // every line (for the benchmark, that process would be the load generator's).
+      const file = path.join(options.logDir, `${name}.log`);
+      const fd = openSync(file, 'a');
+      try {
+        child = spawn(process.execPath, args, { env, stdio: ['ignore', fd, fd] });
+      } finally {
+        closeSync(fd);
+      }
+      recent = () => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-20);
+    } else {
+      child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const lines: string[] = [];
+      recent = () => lines;
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          lines.push(line);
+          if (lines.length > 20) lines.shift();
+          options.onLine?.(name, line);
+        });
+      }
     }
     const service = { name, url: urls[name], child };
     running.set(name, service);
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready:\n${recent.join('\n')}`))),
+      child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready:\n${recent().join('\n')}`))),
     );
     await Promise.race([waitReady(`${urls[name]}${HEALTH_PATH[name]}`, options.readyTimeoutMs ?? 60_000), exited]);
     return service;
@@ -141,8 +149,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const stop = async () => {
     await stopService('gateway');
     await Promise.all([...running.keys()].map(stopService));
-    await Promise.all([...logs.values()].map((s) => new Promise((r) => s.end(r))));
-    logs.clear();
   };
 
   try {

@@ -5,6 +5,7 @@ import { CORRELATION_HEADER } from '../../../lib/src/correlation.js';
 import { ServiceUnavailableError, UpstreamTimeoutError } from '../../../lib/src/errors.js';
 import { ANONYMOUS } from '../../../lib/src/identity.js';
 import type { InternalTokenSigner } from '../../../lib/src/internal-token.js';
+import { postJson } from '../../../lib/src/json-http.js';
 import { isPolicyError, type Policy } from '../../../lib/src/policies.js';
 import type { GatewayContext } from '../context.js';
 import type { SharedReads } from './shared-reads.js';
@@ -130,17 +131,17 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
       `POST ${this.subgraph}`,
       { 'peer.service': this.subgraph, 'innkeep.batch_size': batch.length },
       () =>
-        fetch(this.options.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers, ...traceHeaders() },
-          body: JSON.stringify(operations.length === 1 ? operations[0] : operations),
+        postJson(
+          this.options.url,
+          { 'content-type': 'application/json', ...headers, ...traceHeaders() },
+          JSON.stringify(operations.length === 1 ? operations[0] : operations),
           signal,
-        }),
+        ),
       SpanKind.CLIENT,
     );
-    const body = (await response.json().catch(() => null)) as Response | Response[] | null;
+    const body = response.body as Response | Response[] | null;
     const answers = operations.length === 1 && body && !Array.isArray(body) ? [body] : body;
-    if (!response.ok || !Array.isArray(answers) || answers.length !== batch.length || !answers.every(isObject)) {
+    if (response.status < 200 || response.status >= 300 || !Array.isArray(answers) || answers.length !== batch.length || !answers.every(isObject)) {
       throw new SubgraphHttpError(this.subgraph, response.status);
     }
     return answers;
