@@ -40,7 +40,7 @@ export function startBenchStack(options: { databaseUrl: string; portBase: number
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       NODE_ENV: 'development',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      RATE_LIMITS_FILE: path.resolve('tests/setup/rate-limits.yaml'),
+      RATE_LIMITS_FILE: path.resolve(process.env.BENCH_RATE_LIMITS_FILE ?? 'tests/setup/rate-limits.yaml'),
       RATE_LIMIT_KEY_PREFIX: `${run}:rl:`,
       EVENTS_CHANNEL_PREFIX: `${run}:events:`,
       DB_POOL_SIZE: '10',

@@ -29,6 +29,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+/** Requests per second over all connections; unset = as fast as the target answers (saturation). */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 15100);
 /** A folder: the Innkeep and bare gateways run with `--cpu-prof` and write their profiles there on exit. */
 const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
@@ -80,6 +82,8 @@ interface RoundResult {
   graphqlErrors: number;
   cpuMsPerRequest: number;
   upstreamCpuMsPerRequest: number;
+  /** The same, per service (hotel, booking, pms, audit, vendor): which one a target makes work harder. */
+  upstreamCpuMsPerRequestByService: Record<string, number>;
   loadGeneratorCpuMsPerRequest: number;
   peakRssMB: number;
 }
@@ -224,7 +228,7 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
     if (body.includes('"errors"')) graphqlErrors++;
   };
   const cpuBefore = cpuMs(target.pid);
-  const upstreamBefore = Object.values(watch).reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const before = Object.fromEntries(Object.entries(watch).map(([name, pid]) => [name, cpuMs(pid)]));
   const selfBefore = process.cpuUsage();
   let peakKB = rssKB(target.pid);
   const poll = setInterval(() => {
@@ -234,6 +238,7 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
     url: endpoint.origin,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(RATE ? { overallRate: RATE } : {}),
     requests: [
       {
         method: 'POST',
@@ -249,8 +254,9 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
   peakKB = Math.max(peakKB, rssKB(target.pid));
   const self = process.cpuUsage(selfBefore);
   const cpu = cpuMs(target.pid) - cpuBefore;
-  const upstream = Object.values(watch).reduce((sum, pid) => sum + cpuMs(pid), 0) - upstreamBefore;
   const requests = result.requests.total;
+  const byService = Object.fromEntries(Object.entries(watch).map(([name, pid]) => [name, requests ? (cpuMs(pid) - before[name]!) / requests : NaN]));
+  const upstream = Object.values(byService).reduce((sum, ms) => sum + ms, 0);
   return {
     requests,
     rps: result.requests.average,
@@ -260,7 +266,8 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
     errors: result.errors + result.timeouts,
     graphqlErrors,
     cpuMsPerRequest: requests ? cpu / requests : NaN,
-    upstreamCpuMsPerRequest: requests ? upstream / requests : NaN,
+    upstreamCpuMsPerRequest: upstream,
+    upstreamCpuMsPerRequestByService: byService,
     loadGeneratorCpuMsPerRequest: requests ? (self.user + self.system) / 1000 / requests : NaN,
     peakRssMB: peakKB / 1024,
   };
@@ -396,7 +403,7 @@ async function main() {
           const r = await loadRound(t, q, DURATION, watch);
           results.push({ query: q.id, target: t.name, round, ...r });
           console.log(
-            `  round ${round} ${t.name}: ${fmt(r.rps, 0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non2xx ${r.non2xx}, errors ${r.errors}, graphql errors ${r.graphqlErrors}, CPU ${fmt(r.cpuMsPerRequest, 2)} ms/req (subgraphs ${fmt(r.upstreamCpuMsPerRequest, 2)}), RSS ≤ ${fmt(r.peakRssMB, 0)} MB`,
+            `  round ${round} ${t.name}: ${fmt(r.rps, 0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non2xx ${r.non2xx}, errors ${r.errors}, graphql errors ${r.graphqlErrors}, CPU ${fmt(r.cpuMsPerRequest, 2)} ms/req (subgraphs ${fmt(r.upstreamCpuMsPerRequest, 2)}: ${Object.entries(r.upstreamCpuMsPerRequestByService).map(([n, ms]) => `${n} ${fmt(ms, 2)}`).join(', ')}), RSS ≤ ${fmt(r.peakRssMB, 0)} MB`,
           );
         }
       }
@@ -417,7 +424,7 @@ async function main() {
         when: new Date().toISOString(),
         node: process.version,
         cpus: (await import('node:os')).cpus().length,
-        settings: { durationSeconds: DURATION, connections: CONNECTIONS, rounds: ROUNDS, warmupSeconds: WARMUP, portBase: PORT_BASE },
+        settings: { durationSeconds: DURATION, connections: CONNECTIONS, rounds: ROUNDS, warmupSeconds: WARMUP, portBase: PORT_BASE, ratePerSecond: RATE ?? null },
         targets: { a: 'Innkeep gateway (all protections)', b: 'bare @apollo/gateway (bench/bare-gateway.ts)', c: 'owning subgraph directly' },
         queries: cases.map(({ id, title, owner, query }) => ({ id, title, owner, query })),
         rounds: results,

@@ -142,4 +142,22 @@ describe('booking a room', () => {
     const bad = await gql<any>(`query($id: ID!) { hotel(id: $id) { bookings(first: 2, after: "garbage") { totalCount } } }`, { id: ids.grandHarbor });
     expect(bad.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'after', message: expect.any(String) }] });
   });
+
+  describe('a repeat guest (bookings.ts guestFor)', () => {
+    const roomId = ids.room('alpine-lodge', '203');
+    const guestRow = async (email: string) => (await sql(`SELECT id, name, phone FROM booking.guests WHERE email = $1`, [email]))[0];
+
+    it('keeps one guest per email: a changed name and phone are updated, an omitted phone keeps the one on file', async () => {
+      const email = `repeat-${Date.now()}@example.test`;
+      const book = (day: number, guest: Record<string, unknown>) => gql<any>(CREATE, { input: bookingInput({ roomId, checkIn: inDays(day), checkOut: inDays(day + 1), guest: { email, ...guest } }) });
+      expect((await book(480, { name: 'Rita Repeat', phone: '+351 21 000 0001' })).errors).toEqual([]);
+      const first = await guestRow(email);
+      expect(first).toMatchObject({ name: 'Rita Repeat', phone: '+351 21 000 0001' });
+      expect((await book(481, { name: 'Rita R. Repeat', phone: '+351 21 000 0002' })).errors).toEqual([]);
+      expect(await guestRow(email)).toEqual({ id: first!.id, name: 'Rita R. Repeat', phone: '+351 21 000 0002' });
+      expect((await book(482, { name: 'Rita R. Repeat' })).errors).toEqual([]);
+      expect(await guestRow(email)).toEqual({ id: first!.id, name: 'Rita R. Repeat', phone: '+351 21 000 0002' });
+      expect(Number((await sql(`SELECT count(*) AS n FROM booking.bookings WHERE guest_id = $1`, [first!.id]))[0]!.n)).toBe(3);
+    });
+  });
 });

@@ -178,20 +178,14 @@ export class Bookings {
     const nights = nightsBetween(input.checkIn, input.checkOut);
     try {
       const booking = await this.deps.prisma.$transaction(async (tx) => {
-        // One atomic statement: concurrent first bookings of the same new guest cannot collide.
-        const [guest] = await tx.$queryRaw<Array<{ id: string }>>`
-          INSERT INTO booking.guests (id, name, email, phone, updated_at)
-          VALUES (${uuidv7()}::uuid, ${input.guest.name}, ${input.guest.email}, ${input.guest.phone ?? null}, now())
-          ON CONFLICT (email) DO UPDATE
-            SET name = EXCLUDED.name, phone = COALESCE(EXCLUDED.phone, guests.phone), updated_at = now()
-          RETURNING id`;
+        const guestId = await this.guestFor(tx, input.guest);
         const created = await tx.booking.create({
           data: {
             id: uuidv7(),
             reference: newReference(),
             hotelId: input.hotelId,
             roomId: input.roomId,
-            guestId: guest!.id,
+            guestId,
             status: 'CONFIRMED',
             checkIn: fromIsoDate(input.checkIn),
             checkOut: fromIsoDate(input.checkOut),
@@ -220,6 +214,40 @@ export class Bookings {
       }
       throw error;
     }
+  }
+
+  /**
+   * The guest's ID by email, inside the booking's transaction: inserted when new, name and phone updated
+   * only when they changed. The row is locked only by that update, never just to read it: an upsert that
+   * always updated (`ON CONFLICT DO UPDATE`) held the guest's row until the booking committed, so every
+   * booking of one guest (a group booked under one contact) waited for the one before it. The booking's
+   * foreign key takes a KEY SHARE lock, which does not block another booking of the same guest.
+   * Concurrent first bookings of one new email: the second waits on the unique index until the first
+   * commits, then finds its row (the fallback read below, in a new snapshot).
+   */
+  private async guestFor(tx: Prisma.TransactionClient, guest: CreateBookingInput['guest']): Promise<string> {
+    const phone = guest.phone ?? null;
+    const [found] = await tx.$queryRaw<Array<{ id: string }>>`
+      WITH inserted AS (
+        INSERT INTO booking.guests (id, name, email, phone, updated_at)
+        VALUES (${uuidv7()}::uuid, ${guest.name}, ${guest.email}, ${phone}, now())
+        ON CONFLICT (email) DO NOTHING
+        RETURNING id
+      ), updated AS (
+        UPDATE booking.guests SET name = ${guest.name}, phone = COALESCE(${phone}::text, phone), updated_at = now()
+        WHERE email = ${guest.email} AND NOT EXISTS (SELECT 1 FROM inserted)
+          AND (name IS DISTINCT FROM ${guest.name} OR phone IS DISTINCT FROM COALESCE(${phone}::text, phone))
+        RETURNING id
+      )
+      SELECT id FROM inserted
+      UNION ALL SELECT id FROM updated
+      UNION ALL SELECT id FROM booking.guests WHERE email = ${guest.email} AND NOT EXISTS (SELECT 1 FROM inserted)
+      LIMIT 1`;
+    if (found) return found.id;
+    // The email's row was committed by a concurrent booking after this statement's snapshot was taken.
+    const [committed] = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM booking.guests WHERE email = ${guest.email}`;
+    if (committed) return committed.id;
+    throw new ConflictError('The guest record changed while booking; retry', { field: 'input.guest.email' });
   }
 
   byReference(reference: string): Promise<Booking | null> {
