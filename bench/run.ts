@@ -15,14 +15,14 @@
  * their min–max over rounds) and written to bench/results/http-<timestamp>.json.
  * Figures, never pass/fail. The load generator runs in this process, on the same cores as the stack.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { decodeJwt } from 'jose';
 import { principalFromClaims } from '../gateway/src/auth/claims.js';
 import { DEVELOPMENT_INTERNAL_SECRET, InternalTokenSigner } from '../lib/src/internal-token.js';
-import type { ServiceName, ServiceProcess, Stack } from '../scripts/lib/stack.js';
+import { spawnNodeLogged, type ServiceName, type ServiceProcess, type Stack } from '../scripts/lib/stack.js';
 import { BENCH_HOTEL, login, post, prepareDatabase, startBenchStack } from './lib.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -39,6 +39,8 @@ const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}
 const GATEWAY_NODE_ARGS = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
 const DATABASE = 'innkeep_bench_http';
+/** The processes behind a gateway: their CPU is the `subgraphs` column. */
+const UPSTREAMS = ['hotel', 'booking', 'pms', 'audit', 'vendor'] as const;
 const USER = 'manager@grand-harbor.test';
 const HOTEL = BENCH_HOTEL;
 const CLK_TCK = (() => {
@@ -118,14 +120,9 @@ async function settle(pids: number[], maxMs = 20_000): Promise<number> {
 }
 
 // ── stack and set-up ─────────────────────────────────────────────────────────────────────────────────
+/** Like the stack's services, it writes its log file itself. */
 function startBareGateway(env: Record<string, string>, logFile: string): ChildProcess {
-  // Like the stack's services (scripts/lib/stack.ts), it writes its log file itself.
-  const fd = openSync(logFile, 'a');
-  try {
-    return spawn(process.execPath, [...PROFILE_ARGS, '--import', 'tsx', 'bench/bare-gateway.ts'], { env, stdio: ['ignore', fd, fd] });
-  } finally {
-    closeSync(fd);
-  }
+  return spawnNodeLogged([...PROFILE_ARGS, '--import', 'tsx', 'bench/bare-gateway.ts'], env, logFile);
 }
 
 /** Waits until `url` answers `{ __typename }` (the bare gateway has no health route). */
@@ -390,16 +387,16 @@ async function main() {
 
       console.log(`\n${q.title} — targets: ${targets.map((t) => `${t.name} = ${t.label}`).join(', ')}`);
       for (const t of targets) await loadRound(t, q, WARMUP, {}); // warm-up: JIT, plan cache, pools
-      const stackPids = [...targets.map((t) => t.pid), ...(['hotel', 'booking', 'pms', 'audit', 'vendor'] as const).map((name) => services[name].child.pid!)];
+      const stackPids = [...new Set([...targets.map((t) => t.pid), ...UPSTREAMS.map((name) => services[name].child.pid!)])];
       for (let round = 1; round <= ROUNDS; round++) {
         // The order rotates each round (a b c, b c a, c a b, …) so no target always follows the same one.
         const shift = (round - 1) % targets.length;
         for (const t of [...targets.slice(shift), ...targets.slice(0, shift)]) {
-          const waited = await settle([...new Set(stackPids)]);
+          const waited = await settle(stackPids);
           if (waited > 1000) console.log(`  (waited ${(waited / 1000).toFixed(1)} s for the stack to go quiet)`);
           // CPU of every other process of the stack that serves the request: subgraphs and vendor.
           const watch: Record<string, number> = {};
-          for (const name of ['hotel', 'booking', 'pms', 'audit', 'vendor'] as const) if (!(t.name === 'c' && name === q.owner)) watch[name] = services[name].child.pid!;
+          for (const name of UPSTREAMS) if (!(t.name === 'c' && name === q.owner)) watch[name] = services[name].child.pid!;
           const r = await loadRound(t, q, DURATION, watch);
           results.push({ query: q.id, target: t.name, round, ...r });
           console.log(

@@ -11,7 +11,7 @@ export interface JsonAnswer {
  * undici's `request` instead of the global `fetch`. Both are undici underneath, but `fetch` builds the
  * WHATWG Request/Response/stream objects around every call: measured on this machine (16 concurrent
  * POSTs of a small JSON body, client and server in one process) `fetch` cost ~690 µs CPU per call and
- * `request` ~220 µs (bench/README.md). Idle connections are kept for the server's keep-alive hint
+ * `request` ~220 µs (docs/performance.md). Idle connections are kept for the server's keep-alive hint
  * (undici's default, 4 s at most) and never keep the process alive.
  */
 const agent = new Agent({ connections: 256, keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 });

@@ -104,12 +104,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // The service writes its log file itself (appending): no process in between reads and copies
       // every line (for the benchmark, that process would be the load generator's).
       const file = path.join(options.logDir, `${name}.log`);
-      const fd = openSync(file, 'a');
-      try {
-        child = spawn(process.execPath, args, { env, stdio: ['ignore', fd, fd] });
-      } finally {
-        closeSync(fd);
-      }
+      child = spawnNodeLogged(args, env, file);
       recent = () => readFileSync(file, 'utf8').trimEnd().split('\n').slice(-20);
     } else {
       child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -159,6 +154,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     throw error;
   }
   return { urls, envFor, start, service: (name) => running.get(name), stopService, stop };
+}
+
+/**
+ * `node <args>` with stdout and stderr appended to `logFile` by the child itself (its own file
+ * descriptor): no process in between reads and copies every line.
+ */
+export function spawnNodeLogged(args: string[], env: Record<string, string>, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    return spawn(process.execPath, args, { env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function waitReady(url: string, timeoutMs: number): Promise<void> {
