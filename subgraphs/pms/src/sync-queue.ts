@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { PmsSyncJob, PrismaClient } from '../../../lib/src/db.js';
+import type { PmsSyncJob, Prisma, PrismaClient } from '../../../lib/src/db.js';
 import { pgErrorCode, PgErrorCode } from '../../../lib/src/db.js';
 import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
@@ -75,9 +75,12 @@ export class SyncQueue {
     return rows.map((r) => ({ id: r.id, hotelId: r.hotel_id, attempts: r.attempts, correlationId: r.correlation_id }));
   }
 
-  /** The vendor took the sync: the hotel's waiting job (whoever ran it) is done. */
-  async completeFor(hotelId: string): Promise<number> {
-    const { count } = await this.prisma.pmsSyncJob.updateMany({
+  /**
+   * The vendor took the sync: the hotel's waiting job (whoever ran it) is done. Pass the transaction that
+   * marks the connection ACTIVE, so no reader sees an ACTIVE connection with a sync still pending.
+   */
+  async completeFor(hotelId: string, tx: Prisma.TransactionClient | PrismaClient = this.prisma): Promise<number> {
+    const { count } = await tx.pmsSyncJob.updateMany({
       where: { hotelId, status: 'PENDING' },
       data: { status: 'COMPLETED', completedAt: new Date(), lockedUntil: null, lastError: null },
     });

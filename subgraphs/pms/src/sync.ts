@@ -165,7 +165,6 @@ export class PmsSync {
     try {
       const counts = await this.exchange(connection, connector, account, correlationId, log, run);
       const updated = await this.markSynced(connection, syncedAt, counts, trigger);
-      await this.deps.queue.completeFor(hotelId);
       run.finish('COMPLETED', null);
       return { status: 'COMPLETED', connection: updated, ...counts, syncedAt, retryAt: null, reason: null };
     } catch (error) {
@@ -214,7 +213,6 @@ export class PmsSync {
     try {
       const counts = await this.exchange(connection, this.connectorFor(connection), account, trigger.correlationId, log, run);
       await this.markSynced(connection, syncedAt, counts, trigger);
-      await this.deps.queue.completeFor(job.hotelId);
       run.finish('COMPLETED', null);
       return 'completed';
     } catch (error) {
@@ -316,13 +314,14 @@ export class PmsSync {
     return counts;
   }
 
-  /** ACTIVE again, with the run's audit event in the same transaction. */
+  /** ACTIVE again, the hotel's waiting sync completed and the run's audit event, all in one transaction. */
   private async markSynced(connection: PmsConnection, syncedAt: Date, counts: RunCounts, trigger: SyncTrigger): Promise<PmsConnection> {
     const updated = await this.deps.prisma.$transaction(async (tx) => {
       const row = await tx.pmsConnection.update({
         where: { hotelId: connection.hotelId },
         data: { status: 'ACTIVE', lastSyncAt: syncedAt, lastError: counts.failed ? `${counts.failed} booking(s) refused by the vendor` : null },
       });
+      await this.deps.queue.completeFor(connection.hotelId, tx);
       await this.auditOutcome(connection, 'pms.sync_completed', trigger, { ...counts }, tx);
       return row;
     });
