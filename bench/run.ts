@@ -22,6 +22,8 @@ import autocannon from 'autocannon';
 import { decodeJwt } from 'jose';
 import { principalFromClaims } from '../gateway/src/auth/claims.js';
 import { DEVELOPMENT_INTERNAL_SECRET, InternalTokenSigner } from '../lib/src/internal-token.js';
+import { projectPath } from '../lib/src/project-root.js';
+import { buildBundles, builtEntry } from '../scripts/lib/build.js';
 import { spawnNodeLogged, type ServiceName, type ServiceProcess, type Stack } from '../scripts/lib/stack.js';
 import { BENCH_HOTEL, login, post, prepareDatabase, startBenchStack } from './lib.js';
 
@@ -120,9 +122,10 @@ async function settle(pids: number[], maxMs = 20_000): Promise<number> {
 }
 
 // ── stack and set-up ─────────────────────────────────────────────────────────────────────────────────
-/** Like the stack's services, it writes its log file itself. */
-function startBareGateway(env: Record<string, string>, logFile: string): ChildProcess {
-  return spawnNodeLogged([...PROFILE_ARGS, '--import', 'tsx', 'bench/bare-gateway.ts'], env, logFile);
+/** Like the stack's services, it runs compiled (no tsx hooks: a fair comparison) and writes its log file itself. */
+async function startBareGateway(env: Record<string, string>, logFile: string): Promise<ChildProcess> {
+  await buildBundles({ 'bare-gateway': 'bench/bare-gateway.ts' });
+  return spawnNodeLogged([...PROFILE_ARGS, projectPath(builtEntry('bare-gateway'))], env, logFile);
 }
 
 /** Waits until `url` answers `{ __typename }` (the bare gateway has no health route). */
@@ -351,7 +354,7 @@ async function main() {
     const jwt = await login(stack.urls.gateway, USER);
     const principal = principalFromClaims(decodeJwt(jwt), { roles: 'roles', hotelIds: 'hotelIds' });
     console.log('Starting the bare gateway …');
-    bare = startBareGateway({ ...stack.envFor('gateway'), BARE_PORT: String(PORT_BASE + 20), BARE_PRINCIPAL: JSON.stringify(principal) }, path.join(logDir, 'bare-gateway.log'));
+    bare = await startBareGateway({ ...stack.envFor('gateway'), BARE_PORT: String(PORT_BASE + 20), BARE_PRINCIPAL: JSON.stringify(principal) }, path.join(logDir, 'bare-gateway.log'));
     await waitForGraphQL(bareUrl, bare, 60_000);
 
     const gatewayGraphql = `${stack.urls.gateway}/graphql`;

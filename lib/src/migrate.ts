@@ -12,10 +12,10 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Umzug, type UmzugStorage } from 'umzug';
+import { projectPath } from './project-root.js';
 
 export interface MigrationLogger {
   info(obj: object, msg?: string): void;
@@ -31,7 +31,7 @@ export interface MigrateOptions {
 const ADVISORY_LOCK_KEY = 72707369;
 /** Waiting longer than this for another migrator means something is stuck: fail rather than hang. */
 const LOCK_TIMEOUT = '120s';
-const DEFAULT_MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../prisma/migrations');
+const DEFAULT_MIGRATIONS_DIR = projectPath('prisma/migrations');
 const APP_SCHEMAS = ['hotel', 'booking', 'pms', 'audit', 'identity'];
 
 // Prisma's DDL for its bookkeeping table (it lives in the connection's schema, `public` by default).

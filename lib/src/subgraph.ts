@@ -50,8 +50,8 @@ export interface SubgraphContext {
 
 export interface SubgraphDefinition<TContext extends SubgraphContext> {
   name: string;
-  /** The subgraph's SDL file (schema-first). */
-  schemaFile: URL;
+  /** The subgraph's SDL file (schema-first), e.g. `projectPath('subgraphs/hotel/schema.graphql')`. */
+  schemaFile: string;
   resolvers: GraphQLResolverMap<TContext>;
   /** The subgraph's graphql-shield rule tree (`src/permissions.ts`, lib/src/authz.ts `definePermissions`). */
   permissions: IMiddlewareGenerator<any, any, any>;

@@ -3,17 +3,11 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DEFAULT_PORTS, servicePort } from '../../lib/src/service-config.js';
+import { projectPath } from '../../lib/src/project-root.js';
+import { builtEntry, buildServices } from './build.js';
 
 export type ServiceName = keyof typeof DEFAULT_PORTS;
 
-const ENTRY: Record<ServiceName, string> = {
-  vendor: 'pms-vendor/src/main.ts',
-  hotel: 'subgraphs/hotel/src/main.ts',
-  booking: 'subgraphs/booking/src/main.ts',
-  pms: 'subgraphs/pms/src/main.ts',
-  audit: 'subgraphs/audit/src/main.ts',
-  gateway: 'gateway/src/main.ts',
-};
 /**
  * Node flags a service always runs with (also in the Dockerfile and docker-compose.yml). The gateway's
  * heap is kept small: left alone, V8 let its old space grow to ~220 MB for ~100 MB of live data under
@@ -62,8 +56,9 @@ export interface Stack {
 }
 
 /**
- * Starts the federation as real processes — fake PMS vendor, four subgraphs, then the gateway — and
- * waits until each answers its readiness probe. Used by `npm start` and by the end-to-end tests.
+ * Builds the services (dist/services, scripts/lib/build.ts), then starts the federation as real processes
+ * — fake PMS vendor, four subgraphs, then the gateway — each as `node dist/services/<name>.mjs`, and waits
+ * until each answers its readiness probe. Used by `npm start`, the end-to-end tests and the benchmark.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const host = options.host ?? '127.0.0.1';
@@ -96,7 +91,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const start = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
-    const args = [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), '--import', 'tsx', ENTRY[name]];
+    const args = [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), projectPath(builtEntry(name))];
     const env = { ...envFor(name), ...extraEnv };
     let child: ChildProcess;
     let recent: () => string[];
@@ -146,6 +141,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await Promise.all([...running.keys()].map(stopService));
   };
 
+  // Always from the current sources: the services run as compiled JavaScript (scripts/lib/build.ts).
+  await buildServices();
   try {
     await Promise.all((['vendor', 'hotel', 'booking', 'pms', 'audit'] as const).map((n) => start(n)));
     await start('gateway');

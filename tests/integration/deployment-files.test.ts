@@ -14,6 +14,7 @@ import { baseConfigShape, databaseConfigShape, parseConfig, redisConfigShape } f
 import { DEFAULT_PORTS, subgraphUrlVar, type SubgraphName } from '../../lib/src/service-config.js';
 import { loadGatewayConfig } from '../../gateway/src/config.js';
 import { SERVICE_NODE_ARGS } from '../../scripts/lib/stack.js';
+import { builtEntry, SERVICE_ENTRIES } from '../../scripts/lib/build.js';
 import { loadHotelConfig } from '../../subgraphs/hotel/src/server.js';
 import { loadBookingConfig } from '../../subgraphs/booking/src/server.js';
 import { loadPmsConfig } from '../../subgraphs/pms/src/server.js';
@@ -50,13 +51,9 @@ const HEALTH_PATH: Record<(typeof NODE_SERVICES)[number], string> = {
   gateway: '/health/ready',
   vendor: '/health',
 };
-const ENTRY: Record<(typeof NODE_SERVICES)[number] | 'migrate', string> = {
-  hotel: 'subgraphs/hotel/src/main.ts',
-  booking: 'subgraphs/booking/src/main.ts',
-  pms: 'subgraphs/pms/src/main.ts',
-  audit: 'subgraphs/audit/src/main.ts',
-  gateway: 'gateway/src/main.ts',
-  vendor: 'pms-vendor/src/main.ts',
+/** The Compose service name of each built service (scripts/lib/build.ts SERVICE_ENTRIES). */
+const BUILT_AS: Record<(typeof NODE_SERVICES)[number], keyof typeof SERVICE_ENTRIES> = { hotel: 'hotel', booking: 'booking', pms: 'pms', audit: 'audit', gateway: 'gateway', vendor: 'vendor' };
+const ENTRY: Record<'migrate', string> = {
   migrate: 'scripts/migrate.ts',
 };
 
@@ -173,15 +170,21 @@ describe('docker-compose.yml', () => {
     expect(services.redis!.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
 
-  it('runs each Node service through tsx on an entry file that exists, with the Node flags npm start uses', () => {
-    for (const name of [...NODE_SERVICES, 'migrate'] as const) {
+  it('runs each Node service as its built file (npm run build), with the Node flags npm start uses', () => {
+    for (const name of NODE_SERVICES) {
       const command = services[name]!.command;
       const text = Array.isArray(command) ? command.join(' ') : String(command);
       const flags = (SERVICE_NODE_ARGS[name as keyof typeof SERVICE_NODE_ARGS] ?? []).map((flag) => `${flag} `).join('');
-      expect({ name, text }).toEqual({ name, text: expect.stringContaining(`node ${flags}--import tsx ${ENTRY[name]}`) });
-      expect(existsSync(path.join(root, ENTRY[name]))).toBe(true);
+      expect({ name, text }).toEqual({ name, text: `node ${flags}${builtEntry(BUILT_AS[name])}` });
+      expect(existsSync(path.join(root, SERVICE_ENTRIES[BUILT_AS[name]]))).toBe(true);
       expect(services[name]!.image ?? services[name]!.build).toBeDefined();
     }
+  });
+
+  it('runs the migration job through tsx on a script that exists', () => {
+    const text = (services.migrate!.command as string[]).join(' ');
+    expect(text).toContain(`node --import tsx ${ENTRY.migrate}`);
+    expect(existsSync(path.join(root, ENTRY.migrate))).toBe(true);
   });
 
   it('migrates once the database is healthy, and seeds only when SEED_DEMO_DATA=true', () => {
@@ -321,7 +324,14 @@ describe('Dockerfile', () => {
 
   it('starts the gateway by default, with the Node flags npm start uses', () => {
     const cmd = JSON.parse(/^CMD\s+(\[.*\])\s*$/m.exec(runtime)?.[1] ?? '[]') as string[];
-    expect(cmd).toEqual(['node', ...(SERVICE_NODE_ARGS.gateway ?? []), '--import', 'tsx', 'gateway/src/main.ts']);
+    expect(cmd).toEqual(['node', ...(SERVICE_NODE_ARGS.gateway ?? []), builtEntry('gateway')]);
+  });
+
+  it('builds the services (npm run build) before the dev dependencies are pruned', () => {
+    const build = stages[0]!;
+    const buildAt = build.search(/^RUN npm run build\b(?!:)/m);
+    const pruneAt = build.search(/^RUN npm prune\b/m);
+    expect({ buildAt: buildAt >= 0, beforePrune: buildAt < pruneAt }).toEqual({ buildAt: true, beforePrune: true });
   });
 
   it('builds in one stage and runs from another, on node:20-bookworm-slim', () => {

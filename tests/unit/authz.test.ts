@@ -22,6 +22,7 @@ import {
 } from '../../lib/src/authz.js';
 import { ANONYMOUS, type Principal } from '../../lib/src/identity.js';
 import { startSubgraph } from '../../lib/src/subgraph.js';
+import { projectPath } from '../../lib/src/project-root.js';
 
 const A = 'a0000000-0000-4000-8000-000000000001';
 const B = 'b0000000-0000-4000-8000-000000000002';
@@ -140,7 +141,7 @@ describe('the subgraph bootstrap', () => {
     };
     await expect(
       startSubgraph(
-        { name: 'hotel', schemaFile: new URL('../../subgraphs/hotel/schema.graphql', import.meta.url), resolvers: {}, permissions: definePermissions({}, { service: 'hotel' }), createContext: never },
+        { name: 'hotel', schemaFile: projectPath('subgraphs/hotel/schema.graphql'), resolvers: {}, permissions: definePermissions({}, { service: 'hotel' }), createContext: never },
         {
           config: { port: 0, HOST: '127.0.0.1', production: true, INTERNAL_TOKEN_SECRET: 'x'.repeat(40), SUBGRAPH_ALLOW_DIRECT: true },
           logger: { info: never, warn: never } as never,

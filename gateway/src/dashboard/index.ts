@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
+import { projectPath } from '../../../lib/src/project-root.js';
 
 /**
  * The live operations dashboard (dashboard/, a Vite app) served by the gateway at /dashboard. It is a
@@ -18,7 +18,7 @@ export interface DashboardOptions {
   distDir?: string;
 }
 
-const DEFAULT_DIST = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
+const DEFAULT_DIST = projectPath('dashboard/dist');
 const NOT_BUILT =
   'The operations dashboard is not built on this server (dashboard/dist is missing).\n' +
   'Run `npm run build:dashboard` (needs the dev dependencies; `npm install` does it too), then reload.\n';

@@ -4,6 +4,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { parse, type GraphQLSchema } from 'graphql';
 import { AppError, ErrorCode } from '../../../lib/src/errors.js';
 import { DateTimeScalar } from '../../../lib/src/scalars.js';
+import { projectPath } from '../../../lib/src/project-root.js';
 import type { ApiKeyService } from '../auth/index.js';
 import type { GatewayContext } from '../context.js';
 
@@ -30,6 +31,6 @@ export function buildIdentitySchema(apiKeys: ApiKeyService): GraphQLSchema {
       revokeApiKey: (_: unknown, { id }: { id: string }, ctx: GatewayContext) => apiKeys.revoke(id, requireIdentity(ctx), { correlationId: ctx.correlationId }),
     },
   };
-  const typeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+  const typeDefs = parse(readFileSync(projectPath('gateway/src/identity/schema.graphql'), 'utf8'));
   return buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]);
 }

@@ -14,6 +14,7 @@ import { AuditStreamConsumer } from '../../../lib/src/audit-stream.js';
 import { auditEventOf } from '../../../lib/src/audit-outbox.js';
 import { createEventBus, PLATFORM_SCOPE, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
+import { projectPath } from '../../../lib/src/project-root.js';
 
 export const loadAuditConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
@@ -61,7 +62,7 @@ export async function start(config: AuditConfig): Promise<RunningService> {
   const service = await startSubgraph<AuditContext>(
     {
       name: 'audit',
-      schemaFile: new URL('../schema.graphql', import.meta.url),
+      schemaFile: projectPath('subgraphs/audit/schema.graphql'),
       resolvers,
       permissions,
       createContext: (base) => ({ ...base, trail, events, loaders: createAuditLoaders(db.prisma) }),

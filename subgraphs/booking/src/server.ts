@@ -15,6 +15,7 @@ import { createEventBus } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
 import { BookingFeed } from './feed.js';
 import { Occupancy } from './occupancy.js';
+import { projectPath } from '../../../lib/src/project-root.js';
 
 export const loadBookingConfig = (env: NodeJS.ProcessEnv = process.env) =>
   loadSubgraphConfig(
@@ -63,7 +64,7 @@ export async function start(config: BookingConfig): Promise<RunningService> {
   return startSubgraph<BookingContext>(
     {
       name: 'booking',
-      schemaFile: new URL('../schema.graphql', import.meta.url),
+      schemaFile: projectPath('subgraphs/booking/schema.graphql'),
       resolvers,
       permissions,
       createContext: (base) => ({ ...base, bookings, occupancy, events, loaders: createBookingLoaders(db.prisma), visibility: bookingVisibility(base.principal) }),

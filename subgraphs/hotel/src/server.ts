@@ -9,6 +9,7 @@ import { permissions } from './permissions.js';
 import { resolvers, type HotelContext } from './resolvers.js';
 import { createEventBus, HOTEL_DATA_TOPIC, topic } from '../../../lib/src/events.js';
 import { createMetrics } from '../../../lib/src/metrics.js';
+import { projectPath } from '../../../lib/src/project-root.js';
 
 export type HotelConfig = ReturnType<typeof loadHotelConfig>;
 export const loadHotelConfig = (env: NodeJS.ProcessEnv = process.env) => loadSubgraphConfig('hotel', { AUDIT_URL: z.url().default(subgraphUrl('audit', env)) }, env);
@@ -31,7 +32,7 @@ export async function start(config: HotelConfig): Promise<RunningService> {
   const running = await startSubgraph<HotelContext>(
     {
       name: 'hotel',
-      schemaFile: new URL('../schema.graphql', import.meta.url),
+      schemaFile: projectPath('subgraphs/hotel/schema.graphql'),
       resolvers,
       permissions,
       createContext: (base) => ({ ...base, catalog, events, loaders: createCatalogLoaders(db.prisma) }),

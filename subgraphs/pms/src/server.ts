@@ -24,6 +24,7 @@ import { ProductionConfigError } from '../../../lib/src/production-guard.js';
 import { mountPmsWebhooks } from './webhooks.js';
 import { WebhookBookings } from './webhook-bookings.js';
 import { usesDevelopmentSecrets, webhookSecretsSchema } from './webhook-signature.js';
+import { projectPath } from '../../../lib/src/project-root.js';
 
 export const loadPmsConfig = (env: NodeJS.ProcessEnv = process.env) => refuseDevelopmentCredentialsKey(refuseDevelopmentWebhookSecrets(loadPmsConfigShape(env)));
 
@@ -145,7 +146,7 @@ export async function start(config: PmsConfig): Promise<RunningService> {
   const running = await startSubgraph<PmsContext>(
     {
       name: 'pms',
-      schemaFile: new URL('../schema.graphql', import.meta.url),
+      schemaFile: projectPath('subgraphs/pms/schema.graphql'),
       resolvers,
       permissions,
       createContext: (base) => ({ ...base, pms, connections, events, audit, loaders: createPmsLoaders(db.prisma) }),
