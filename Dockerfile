@@ -38,7 +38,7 @@ COPY . .
 # The operations dashboard (/dashboard) is static files built by Vite, a dev dependency: build it before
 # the prune. .dockerignore keeps any local dashboard/dist out, so the image always has a fresh build.
 RUN npm run build:dashboard && test -f dashboard/dist/index.html
-# The six services as plain JavaScript (esbuild, a dev dependency): no tsx hooks at run time, ~80–100 MB
+# The six services as plain JavaScript (esbuild, a dev dependency): no tsx hooks at run time, 20–100 MB
 # less RSS for the gateway under load (docs/performance.md "Memory").
 RUN npm run build && test -f dist/services/gateway.mjs
 # The runtime needs no dev dependency (tsx for the migration job and scripts, the Prisma client runtime and

@@ -23,7 +23,8 @@ export const builtEntry = (name: string): string => `${BUILD_DIR}/${name}.mjs`;
  * Compiles entry points to plain JavaScript, one ES module per entry, so the services run on `node`
  * alone — without tsx's module hooks. Under tsx each process carries a loader thread (its own V8
  * isolate) and compiles its sources on start; measured on the gateway under load, peak RSS fell from
- * 291–315 MB to 211–215 MB with the same throughput (docs/performance.md "Memory").
+ * 291–315 MB to 211–215 MB in interleaved runs, and to 268–273 MB in full benchmark runs (291–310 under
+ * tsx), with the same throughput (docs/performance.md "Memory").
  *
  * Our own code (lib/, the service, the generated Prisma client) is bundled; packages from node_modules
  * stay imports, resolved at run time like before. Names are kept (`keepNames`): error classes and logs
