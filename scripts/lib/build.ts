@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { projectRoot } from '../../lib/src/project-root.js';
+import type { ServiceName } from './stack.js';
 
 /** Each process's TypeScript entry point. */
 export const SERVICE_ENTRIES = {
@@ -11,7 +12,7 @@ export const SERVICE_ENTRIES = {
   pms: 'subgraphs/pms/src/main.ts',
   audit: 'subgraphs/audit/src/main.ts',
   gateway: 'gateway/src/main.ts',
-} as const;
+} as const satisfies Record<ServiceName, string>;
 
 /** Where the built services go (relative to the project root; ignored by git and docker). */
 export const BUILD_DIR = 'dist/services';

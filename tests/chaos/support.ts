@@ -9,6 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitReady } from '../../scripts/lib/stack.js';
+import { builtEntry, type SERVICE_ENTRIES } from '../../scripts/lib/build.js';
+import { projectPath } from '../../lib/src/project-root.js';
 import { redisAnswers } from '../../lib/src/redis.js';
 import { env, eventually, gql, sql } from '../e2e/support.js';
 
@@ -23,14 +25,6 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-const ENTRY = {
-  gateway: 'gateway/src/main.ts',
-  hotel: 'subgraphs/hotel/src/main.ts',
-  booking: 'subgraphs/booking/src/main.ts',
-  audit: 'subgraphs/audit/src/main.ts',
-  pms: 'subgraphs/pms/src/main.ts',
-  vendor: 'pms-vendor/src/main.ts',
-} as const;
 const HEALTH = { gateway: '/health/ready', hotel: '/health/ready', booking: '/health/ready', audit: '/health/ready', pms: '/health/ready', vendor: '/health' } as const;
 const PORT_VAR = { gateway: 'GATEWAY_PORT', hotel: 'HOTEL_PORT', booking: 'BOOKING_PORT', audit: 'AUDIT_PORT', pms: 'PMS_PORT', vendor: 'VENDOR_PORT' } as const;
 
@@ -58,15 +52,18 @@ export function stackEnv(): Record<string, string> {
   };
 }
 
-/** Starts one of our services as a real process on `port` and waits until it is ready. */
-export async function startProcess(kind: keyof typeof ENTRY, port: number, extraEnv: Record<string, string> = {}, label: string = kind): Promise<Proc> {
+/**
+ * Starts one of our services as a real process on `port` — its built file, as the shared stack runs it
+ * (the test setup's stack built dist/services) — and waits until it is ready.
+ */
+export async function startProcess(kind: keyof typeof SERVICE_ENTRIES, port: number, extraEnv: Record<string, string> = {}, label: string = kind): Promise<Proc> {
   // A leftover process on the port would answer the readiness probe in place of ours (and ours would fail
   // to bind): refuse to start rather than test the wrong process.
   if (await portInUse(port)) throw new Error(`port ${port} for ${label} is in use (a leftover process of an earlier run?); free it or set INNKEEP_TEST_PORT_BASE`);
   const dir = env('INNKEEP_LOG_DIR');
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(path.join(dir, `chaos-${label}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY[kind]], {
+  const child = spawn(process.execPath, [projectPath(builtEntry(kind))], {
     env: { ...stackEnv(), ...extraEnv, [PORT_VAR[kind]]: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
