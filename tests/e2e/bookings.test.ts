@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { actAs, eventually, gql, ids, inDays, sql } from './support.js';
+import { actAs, eventually, gql, ids, inDays, inDaysAt, sql } from './support.js';
 
 // Staff queries and mutations need an identity: these tests act as the platform admin unless they say otherwise.
 actAs('admin@innkeep.test');
@@ -95,7 +95,9 @@ describe('booking a room', () => {
   });
 
   it('walks a booking through check-in and check-out, refuses illegal transitions, and audits every change', async () => {
-    const created = await gql<any>(CREATE, { input: bookingInput({ roomId: ids.room('alpine-lodge', '202'), checkIn: inDays(0), checkOut: inDays(2), guests: 1 }) });
+    // Arriving today in the hotel's time zone (check-in is refused before the arrival day).
+    const { timezone } = (await gql<any>(`query($id: ID!) { hotel(id: $id) { timezone } }`, { id: ids.alpineLodge })).data.hotel;
+    const created = await gql<any>(CREATE, { input: bookingInput({ roomId: ids.room('alpine-lodge', '202'), checkIn: inDaysAt(timezone, 0), checkOut: inDaysAt(timezone, 2), guests: 1 }) });
     expect(created.errors).toEqual([]);
     const id = created.data.createBooking.id;
     const correlationId = `audit-trail-${Date.now()}`;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { expect } from '@jest/globals';
 import { seedId } from '../../scripts/lib/seed.js';
+import { todayIn } from '../../subgraphs/booking/src/inventory.js';
 
 export interface GraphQLErrorBody {
   message: string;
@@ -118,6 +119,11 @@ export const ids = {
 
 /** A date `days` after today (UTC), as YYYY-MM-DD. Tests book far-future nights of their own. */
 export const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+/**
+ * `days` from today where the hotel is: the booking rules count "today" in the hotel's time zone, which is
+ * not UTC's today for part of every day (an hour before midnight UTC, it is already tomorrow in Zurich).
+ */
+export const inDaysAt = (timezone: string, days: number) => new Date(Date.parse(`${todayIn(timezone)}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
