@@ -7,7 +7,7 @@ import { ApolloGateway, LocalGraphQLDataSource, type GraphQLDataSource } from '@
 import { expressMiddleware } from '@as-integrations/express5';
 import { observePool, serviceDatabase } from '../../lib/src/db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '../../lib/src/errors.js';
-import { createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
+import { createHttpApp, directRoute, finishHttpApp, listen } from '../../lib/src/http.js';
 import { InternalTokenSigner } from '../../lib/src/internal-token.js';
 import { createLogger } from '../../lib/src/logger.js';
 import { createMetrics } from '../../lib/src/metrics.js';
@@ -82,6 +82,8 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
 
   let schemaLoaded = false;
   const app = createHttpApp({
+    // Security headers (helmet) and the CORS allow-list on every answer, errors and webhooks included.
+    security: edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }),
     logger,
     metrics,
     bodyLimit: config.BODY_LIMIT,
@@ -92,20 +94,17 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       ...(redis ? [{ name: 'redis', critical: false, check: async () => void (await redis.ping()) }] : []),
     ],
     readyDetails: () => ({ subgraphs: upstream.circuits() }),
-    // Vendors' signed PMS webhooks: raw body (the HMAC covers it), edge hardening, no user authentication.
-    rawBodyRoutes: (app) =>
-      app.post(
-        '/webhooks/pms/:vendor',
-        edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }),
-        pmsWebhookProxy({ pmsUrl, bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT, timeoutMs: config.SUBGRAPH_TIMEOUT_MS }),
-      ),
+    // Vendors' signed PMS webhooks: raw body (the HMAC covers it), no user authentication.
+    rawBodyRoutes: (app) => app.post('/webhooks/pms/:vendor', pmsWebhookProxy({ pmsUrl, bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT, timeoutMs: config.SUBGRAPH_TIMEOUT_MS })),
   });
-  app.use(edgeSecurity({ production: config.production, corsOrigins: config.corsOrigins }));
   app.post('/auth/login', rateLimits.loginLimit);
   auth.mountRoutes(app);
   mountDashboard(app, { enabled: config.DASHBOARD_ENABLED, production: config.production });
 
-  const httpServer = http.createServer(app);
+  // POST /graphql, the API's hot path, runs its handlers directly (lib/src/http.ts directRoute: the same
+  // edge, security headers, JSON body, authentication and budget, without walking the router); all else: the app.
+  let graphqlPost: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  const httpServer = http.createServer((req, res) => (graphqlPost && req.method === 'POST' && req.url === '/graphql' ? graphqlPost(req, res) : app(req, res)));
   const armor = admissionLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -140,14 +139,15 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
   await apollo.start();
   schemaLoaded = true;
 
-  app.use(
-    '/graphql',
+  const graphql = [
     authenticate(auth),
     rateLimits.clientBudget,
     expressMiddleware(apollo, {
       context: async ({ req }) => ({ correlationId: req.correlationId, log: req.log, principal: req.principal, clientIp: req.ip }),
     }),
-  );
+  ];
+  app.use('/graphql', graphql);
+  graphqlPost = directRoute(app, graphql, 'gateway');
   // The auditors' streamed export (JSON lines / CSV): same authentication and budget as /graphql.
   app.get('/audit/export', authenticate(auth), rateLimits.clientBudget, auditExportProxy({ auditUrl, signer }));
   finishHttpApp(app, 'gateway');

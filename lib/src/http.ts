@@ -1,4 +1,4 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
@@ -46,27 +46,22 @@ export function createHttpApp(options: {
    * They get correlation IDs and the access log like every route, and parse (and limit) their own body.
    */
   rawBodyRoutes?: (app: Express) => void;
+  /**
+   * Security headers and CORS (the gateway's edge), run for every request right after the correlation ID:
+   * before any route or the JSON parser, so that an answer they give (a malformed body's 400, a 404)
+   * carries the headers too.
+   */
+  security?: RequestHandler[];
 }): Express {
   const app = express();
   app.disable('x-powered-by');
   // No ETag: API answers are not revalidated by clients, and Express would hash every response body.
   app.set('etag', false);
   app.set('trust proxy', 'loopback');
-  // The caller's trace (W3C traceparent) or a new one, active for the whole request (tracing on only).
-  app.use(traceRequests());
-
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
-    req.correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
-    req.log = options.logger.child({ correlationId: req.correlationId });
-    res.setHeader('X-Correlation-ID', req.correlationId);
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = QUIET_PATHS.has(req.originalUrl.split('?')[0]!) ? 'debug' : 'info';
-      req.log[level]({ method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
-    next();
-  });
+  // The caller's trace (W3C traceparent) or a new one, active for the whole request (tracing on only);
+  // then the correlation ID and the access log, then security headers and CORS where the process has them.
+  const edge: RequestHandler[] = [traceRequests(), correlate(options.logger), ...(options.security ?? [])];
+  app.use(edge);
 
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
@@ -102,11 +97,76 @@ export function createHttpApp(options: {
   }
 
   options.rawBodyRoutes?.(app);
-  app.use(express.json({ limit: options.bodyLimit ?? '1mb' }));
+  const json = express.json({ limit: options.bodyLimit ?? '1mb' });
+  app.use(json);
+  EDGES.set(app, [...edge, json]);
   return app;
 }
 
-/** Last middleware: JSON for unknown routes and for body-parser failures; never an HTML stack trace. */
+/** Correlation ID in and out, one child logger per request, and the access log line when it is answered. */
+function correlate(logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    req.correlationId = correlationIdFrom(req.headers[CORRELATION_HEADER]);
+    req.log = logger.child({ correlationId: req.correlationId });
+    res.setHeader('X-Correlation-ID', req.correlationId);
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const path = req.originalUrl.split('?')[0]!;
+      req.log[QUIET_PATHS.has(path) ? 'debug' : 'info']({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+/** What every request of an app passes first (createHttpApp): tracing, correlation + access log, security, JSON body. */
+const EDGES = new WeakMap<Express, RequestHandler[]>();
+
+/**
+ * The hot route of a process without the router: `handlers` run after the app's own edge (tracing,
+ * correlation ID, access log, security headers, JSON body — the same functions, in the same order, as every routed
+ * request), exactly as Express would run them — same `req`/`res` prototypes, errors to the same JSON
+ * error handler — but without matching the request against every registered layer first. Express 5's
+ * router allocates per layer it walks (~13 kB per request on the gateway's ~20 layers); on the
+ * gateway's `POST /graphql` that was a measurable part of its cost per request (docs/performance.md).
+ * Used through `dispatch`: anything else still goes through the app.
+ */
+export function directRoute(app: Express, handlers: RequestHandler[], service?: string): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const edge = EDGES.get(app);
+  if (!edge) throw new Error('directRoute needs an app made by createHttpApp');
+  const chain = [...edge, ...handlers];
+  const onError = jsonErrorHandler(service);
+  return (rawReq, rawRes) => {
+    const req = rawReq as Request;
+    const res = rawRes as Response;
+    // What app.handle and the router set up before the first handler runs.
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals ??= Object.create(null);
+    req.originalUrl ??= req.url!;
+    let index = 0;
+    const next = (error?: unknown): void => {
+      // As in Express: a falsy argument is no error (cors calls next(null) for a foreign origin).
+      if (error && error !== 'route' && error !== 'router') {
+        onError(error as HttpError, req, res, next);
+        return;
+      }
+      const handler = chain[index++];
+      if (!handler) return void notFound(req, res);
+      try {
+        const result: unknown = handler(req, res, next);
+        // Express 5 semantics: a rejected promise from a handler is an error passed to next().
+        if (result instanceof Promise) result.catch((e: unknown) => next(e ?? new Error('Rejected promise')));
+      } catch (e) {
+        next(e);
+      }
+    };
+    next();
+  };
+}
+
 /**
  * The last handlers: 404 for unknown routes, and errors no route handled. A database that is busy or
  * unreachable (pool exhausted, connection refused — e.g. while the gateway authenticates an API key) is
@@ -114,10 +174,18 @@ export function createHttpApp(options: {
  * else is a 500 with a masked message. Both name the service, as every error must.
  */
 export function finishHttpApp(app: Express, service?: string): void {
-  app.use((_req: Request, res: Response) => {
-    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } });
-  });
-  app.use((error: { status?: number; type?: string; message?: string }, req: Request, res: Response, _next: NextFunction) => {
+  app.use(notFound);
+  app.use(jsonErrorHandler(service));
+}
+
+function notFound(_req: Request, res: Response): void {
+  res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } });
+}
+
+type HttpError = { status?: number; type?: string; message?: string };
+
+function jsonErrorHandler(service?: string): ErrorRequestHandler {
+  return (error: HttpError, req: Request, res: Response, _next: NextFunction) => {
     const unavailable = databaseUnavailable(error);
     const status = unavailable ? 503 : error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) req.log?.error({ err: error }, 'unhandled HTTP error');
@@ -139,7 +207,7 @@ export function finishHttpApp(app: Express, service?: string): void {
         },
       ],
     });
-  });
+  };
 }
 
 export async function listen(server: http.Server, port: number, host: string): Promise<string> {

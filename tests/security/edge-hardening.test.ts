@@ -15,6 +15,39 @@ describe('hardening at the edge', () => {
     expect(response.headers.get('x-powered-by')).toBeNull();
   });
 
+  // POST /graphql runs its handlers directly (lib/src/http.ts directRoute); with a query string it goes
+  // through the router like every other request. Both must answer alike.
+  it.each([
+    ['the direct route', ''],
+    ['the router', '?via=router'],
+  ])('POST /graphql through %s: security headers, CORS, correlation ID, budget headers; malformed JSON is a coded 400', async (_how, search) => {
+    const origin = 'https://sandbox.embed.apollographql.com';
+    const correlationId = `edge-${search ? 'routed' : 'direct'}-${Date.now()}`;
+    const headers = { 'content-type': 'application/json', origin, 'x-correlation-id': correlationId };
+    const ok = await fetch(`${gatewayUrl()}${search}`, { method: 'POST', headers, body: JSON.stringify({ query: '{ __typename }' }) });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ data: { __typename: 'Query' } });
+    expect(ok.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(ok.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(ok.headers.get('x-powered-by')).toBeNull();
+    expect(ok.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(ok.headers.get('access-control-expose-headers')).toContain('x-correlation-id');
+    expect(ok.headers.get('x-correlation-id')).toBe(correlationId);
+    expect(Number(ok.headers.get('x-ratelimit-limit'))).toBeGreaterThan(0);
+
+    const foreign = await fetch(`${gatewayUrl()}${search}`, { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body: JSON.stringify({ query: '{ __typename }' }) });
+    // Served (the browser enforces CORS), without an allow-origin header.
+    expect(foreign.status).toBe(200);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+
+    const malformed = await fetch(`${gatewayUrl()}${search}`, { method: 'POST', headers, body: '{"query": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('x-content-type-options')).toBe('nosniff');
+    const body = (await malformed.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', correlationId, service: 'gateway' });
+  });
+
   it('CORS answers allowed origins only', async () => {
     const allowed = await fetch(gatewayUrl(), { method: 'OPTIONS', headers: { origin: 'https://sandbox.embed.apollographql.com', 'access-control-request-method': 'POST' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://sandbox.embed.apollographql.com');
