@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
@@ -7,7 +6,7 @@ import { ApolloGateway, LocalGraphQLDataSource, type GraphQLDataSource } from '@
 import { expressMiddleware } from '@as-integrations/express5';
 import { observePool, serviceDatabase } from '../../lib/src/db.js';
 import { createFormatError, errorShapePlugin, logUnexpectedErrorsPlugin } from '../../lib/src/errors.js';
-import { createHttpApp, directRoute, finishHttpApp, listen } from '../../lib/src/http.js';
+import { createAppServer, createHttpApp, finishHttpApp, listen } from '../../lib/src/http.js';
 import { InternalTokenSigner } from '../../lib/src/internal-token.js';
 import { createLogger } from '../../lib/src/logger.js';
 import { createMetrics } from '../../lib/src/metrics.js';
@@ -103,8 +102,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
 
   // POST /graphql, the API's hot path, runs its handlers directly (lib/src/http.ts directRoute: the same
   // edge, security headers, JSON body, authentication and budget, without walking the router); all else: the app.
-  let graphqlPost: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-  const httpServer = http.createServer((req, res) => (graphqlPost && req.method === 'POST' && req.url === '/graphql' ? graphqlPost(req, res) : app(req, res)));
+  const { server: httpServer, directPost } = createAppServer(app, 'gateway');
   const armor = admissionLimits(config);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -147,7 +145,7 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
     }),
   ];
   app.use('/graphql', graphql);
-  graphqlPost = directRoute(app, graphql, 'gateway');
+  directPost('/graphql', graphql);
   // The auditors' streamed export (JSON lines / CSV): same authentication and budget as /graphql.
   app.get('/audit/export', authenticate(auth), rateLimits.clientBudget, auditExportProxy({ auditUrl, signer }));
   finishHttpApp(app, 'gateway');

@@ -129,7 +129,7 @@ const EDGES = new WeakMap<Express, RequestHandler[]>();
  * error handler — but without matching the request against every registered layer first. Express 5's
  * router allocates per layer it walks (~13 kB per request on the gateway's ~20 layers); on the
  * gateway's `POST /graphql` that was a measurable part of its cost per request (docs/performance.md).
- * Used through `dispatch`: anything else still goes through the app.
+ * Used through `createAppServer`: anything else still goes through the app.
  */
 export function directRoute(app: Express, handlers: RequestHandler[], service?: string): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const edge = EDGES.get(app);
@@ -207,6 +207,22 @@ function jsonErrorHandler(service?: string): ErrorRequestHandler {
         },
       ],
     });
+  };
+}
+
+/**
+ * The HTTP server of an app made by createHttpApp. `directPost(path, handlers)` — called once the route's
+ * handlers exist (after Apollo started) — sends `POST <path>` (exactly that URL, no query string) through
+ * `directRoute`; every other request, and that one before `directPost`, goes through the app.
+ */
+export function createAppServer(app: Express, service?: string): { server: http.Server; directPost(path: string, handlers: RequestHandler[]): void } {
+  let post: { path: string; handle: ReturnType<typeof directRoute> } | undefined;
+  const server = http.createServer((req, res) => (post && req.method === 'POST' && req.url === post.path ? post.handle(req, res) : app(req, res)));
+  return {
+    server,
+    directPost(path, handlers) {
+      post = { path, handle: directRoute(app, handlers, service) };
+    },
   };
 }
 

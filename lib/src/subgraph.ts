@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -16,7 +15,7 @@ import { sendHttpError } from './authz.js';
 import type { internalAuthConfigShape } from './config.js';
 import { correlationIdFrom } from './correlation.js';
 import { createFormatError, ErrorCode, errorShapePlugin, logUnexpectedErrorsPlugin } from './errors.js';
-import { createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
+import { createAppServer, createHttpApp, finishHttpApp, listen, type HealthCheck } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { graphqlMetricsPlugin } from './graphql-metrics.js';
 import { ANONYMOUS, type Principal } from './identity.js';
@@ -146,19 +145,20 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   // Registered after the health routes and the self-authenticating public routes, before everything else:
   // /graphql — `_service` and `_entities` included — and internal routes answer nothing without a valid
   // internal token.
-  app.use(
-    internalTokenCheck({
-      service: definition.name,
-      secret: runtime.config.INTERNAL_TOKEN_SECRET,
-      allowDirect: runtime.config.SUBGRAPH_ALLOW_DIRECT,
-      logger: runtime.logger,
-    }),
-  );
+  const tokenCheck = internalTokenCheck({
+    service: definition.name,
+    secret: runtime.config.INTERNAL_TOKEN_SECRET,
+    allowDirect: runtime.config.SUBGRAPH_ALLOW_DIRECT,
+    logger: runtime.logger,
+  });
+  app.use(tokenCheck);
   if (runtime.config.SUBGRAPH_ALLOW_DIRECT) {
     runtime.logger.warn('SUBGRAPH_ALLOW_DIRECT=true: requests without an internal token are served as anonymous (development only)');
   }
 
-  const httpServer = http.createServer(app);
+  // POST /graphql (the gateway's fetches, the other subgraphs' entity calls) runs the token check and
+  // Apollo directly, without walking the router (lib/src/http.ts directRoute); all else: the app.
+  const { server: httpServer, directPost } = createAppServer(app, definition.name);
   const apollo = new ApolloServer<TContext>({
     schema,
     formatError: createFormatError({ service: definition.name, maskInternalErrors: runtime.config.production }),
@@ -183,19 +183,18 @@ export async function startSubgraph<TContext extends SubgraphContext>(
   await apollo.start();
 
   runtime.routes?.(app);
-  app.use(
-    '/graphql',
-    expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        definition.createContext({
-          correlationId: req.correlationId,
-          log: req.log,
-          principal: req.principal,
-          ...(req.clientIp ? { clientIp: req.clientIp } : {}),
-          ...(runtime.audit ? { piiReads: new PiiReads() } : {}),
-        }),
-    }),
-  );
+  const graphql = expressMiddleware(apollo, {
+    context: async ({ req }) =>
+      definition.createContext({
+        correlationId: req.correlationId,
+        log: req.log,
+        principal: req.principal,
+        ...(req.clientIp ? { clientIp: req.clientIp } : {}),
+        ...(runtime.audit ? { piiReads: new PiiReads() } : {}),
+      }),
+  });
+  app.use('/graphql', graphql);
+  directPost('/graphql', [tokenCheck, graphql]);
   finishHttpApp(app, definition.name);
 
   // Live subscriptions (graphql-ws on the same server and path) only where the SDL declares some.
