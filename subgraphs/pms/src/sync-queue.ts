@@ -1,6 +1,5 @@
 import DataLoader from 'dataloader';
 import type { PmsSyncJob, Prisma, PrismaClient } from '../../../lib/src/db.js';
-import { pgErrorCode, PgErrorCode } from '../../../lib/src/db.js';
 import type { Logger } from '../../../lib/src/logger.js';
 import type { Metrics } from '../../../lib/src/metrics.js';
 import { oneByKey } from '../../../lib/src/loaders.js';
@@ -40,26 +39,26 @@ export class SyncQueue {
     this.leaseMs = options.leaseMs ?? 5 * 60_000;
   }
 
-  /** Queues a sync for the hotel, or joins the one already waiting; returns the waiting job. */
-  async enqueue(hotelId: string, vendor: string, correlationId: string, reason: string): Promise<PmsSyncJob> {
-    const waiting = await this.pending(hotelId);
-    if (waiting) return this.prisma.pmsSyncJob.update({ where: { id: waiting.id }, data: { lastError: reason } });
-    try {
-      return await this.prisma.pmsSyncJob.create({
-        data: { hotelId, vendor, correlationId, lastError: reason, nextAttemptAt: new Date(Date.now() + this.options.initialDelayMs) },
-      });
-    } catch (error) {
-      // Another request queued the same hotel a moment ago: join its job.
-      if (pgErrorCode(error) === PgErrorCode.uniqueViolation || (error as { code?: string }).code === 'P2002') {
-        const raced = await this.pending(hotelId);
-        if (raced) return raced;
-      }
-      throw error;
-    }
+  /**
+   * Queues a sync for the hotel, or joins the one already waiting; returns the waiting job. Runs in `tx`
+   * when given (the caller's ERROR update commits with it). Two requests queueing the same hotel at once:
+   * the insert skips on the one-pending-job-per-hotel index (ON CONFLICT DO NOTHING, which waits for the
+   * other transaction instead of failing and aborting this one), and the other's job is joined.
+   */
+  async enqueue(hotelId: string, vendor: string, correlationId: string, reason: string, tx: Prisma.TransactionClient | PrismaClient = this.prisma): Promise<PmsSyncJob> {
+    const waiting = await this.pending(hotelId, tx);
+    if (waiting) return tx.pmsSyncJob.update({ where: { id: waiting.id }, data: { lastError: reason } });
+    await tx.pmsSyncJob.createMany({
+      data: [{ hotelId, vendor, correlationId, lastError: reason, nextAttemptAt: new Date(Date.now() + this.options.initialDelayMs) }],
+      skipDuplicates: true,
+    });
+    const job = await this.pending(hotelId, tx);
+    if (!job) throw new Error(`the PMS sync of hotel ${hotelId} could not be queued`);
+    return job;
   }
 
-  pending(hotelId: string): Promise<PmsSyncJob | null> {
-    return this.prisma.pmsSyncJob.findFirst({ where: { hotelId, status: 'PENDING' } });
+  pending(hotelId: string, tx: Prisma.TransactionClient | PrismaClient = this.prisma): Promise<PmsSyncJob | null> {
+    return tx.pmsSyncJob.findFirst({ where: { hotelId, status: 'PENDING' } });
   }
 
   /** Takes up to `limit` due jobs of this vendor, each under a lease, counting the attempt. */

@@ -179,15 +179,25 @@ export class PmsSync {
         throw error;
       }
       try {
-        const updated = await this.deps.prisma.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
-        if (!this.deps.queueOnOutage) {
+        // ERROR, the queued job and the audit event commit together: no reader sees an ERROR connection
+        // without its pending sync (as markSynced completes the job with the ACTIVE update).
+        const outcome = await this.deps.prisma.$transaction(async (tx) => {
+          const updated = await tx.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
+          if (!this.deps.queueOnOutage) {
+            await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason: error.message, ...error.counts }, tx);
+            return { updated, job: null };
+          }
+          const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message, tx);
+          await this.auditOutcome(connection, 'pms.sync_queued', trigger, { reason: error.message, retryAt: job.nextAttemptAt.toISOString(), ...error.counts }, tx);
+          return { updated, job };
+        });
+        this.deps.audit.afterCommit();
+        const { updated, job } = outcome;
+        if (!job) {
           log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
-          await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason: error.message, ...error.counts });
           throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
         }
-        const job = await this.deps.queue.enqueue(hotelId, connection.vendor, correlationId, error.message);
         log.warn({ hotelId, reason: error.message, jobId: job.id, retryAt: job.nextAttemptAt }, 'PMS sync queued: vendor unavailable');
-        await this.auditOutcome(connection, 'pms.sync_queued', trigger, { reason: error.message, retryAt: job.nextAttemptAt.toISOString(), ...error.counts });
         run.finish('QUEUED', error.message);
         return { status: 'QUEUED', connection: updated, ...error.counts, syncedAt, retryAt: job.nextAttemptAt, reason: error.message };
       } catch (stopped) {
