@@ -105,6 +105,7 @@ export function mountPmsWebhooks(app: Express, options: PmsWebhookOptions): void
 
 async function handle(req: Request, res: Response, options: PmsWebhookOptions): Promise<void> {
   const vendor = String(req.params.vendor);
+  let event: WebhookEvent | undefined;
   try {
     const secrets = Object.hasOwn(options.secrets, vendor) ? options.secrets[vendor] : undefined;
     if (!secrets?.length) throw new Refusal('UNKNOWN_VENDOR');
@@ -117,14 +118,15 @@ async function handle(req: Request, res: Response, options: PmsWebhookOptions): 
       toleranceSeconds: options.toleranceSeconds,
     });
     if (!verdict.ok) throw new Refusal(verdict.reason);
-    const event = parseEvent(body);
+    event = parseEvent(body);
     const outcome = await apply(req, vendor, event, verdict.signedAt, options);
     res.status(200).json({ received: true, eventId: event.id, outcome: outcome.outcome, correlationId: req.correlationId });
   } catch (error) {
     if (error instanceof Refusal) return refuse(req, res, options, error);
     if (error instanceof AppError && (error.extensions.code === ErrorCode.SERVICE_UNAVAILABLE || error.extensions.code === ErrorCode.UPSTREAM_TIMEOUT)) {
       req.log.warn({ err: error }, 'pms webhook: booking unavailable');
-      return refuse(req, res, options, new Refusal('UPSTREAM_UNAVAILABLE'));
+      // Which delivery to retry: its event ID and type travel with the refusal (answer, audit, log).
+      return refuse(req, res, options, new Refusal('UPSTREAM_UNAVAILABLE', event ? { eventId: event.id, type: event.type } : {}));
     }
     req.log.error({ err: error }, 'pms webhook failed');
     sendHttpError(req, res, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error', 'pms');
