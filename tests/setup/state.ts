@@ -12,8 +12,9 @@ export const TEST_PORTS = { gateway: base, hotel: base + 1, booking: base + 2, p
  * Free ports for processes a test starts itself: base + 50 … base + 99 (offset 0–49). Test files run in
  * parallel, so each offset belongs to ONE file — a shared offset lets one file's process answer another
  * file's readiness probe. Taken: 0 federation · 1 batching · 2–5 audit-outbox · 6 audit-actions · 7–8 readiness · 9 alerts ·
- * 10–11 subgraph-outage · 12–16 pms-connectors · 20–22 vendor-outage · 23–29 subgraph subscriptions ·
- * 30–31 redis-outage · 32–39 subscriptions (gateway) · 40–43 rate-limits · 44, 46–48 tracing · 45 bulkhead-burst.
+ * 10–11 subgraph-outage · 12–16 pms-connectors · 17–18 hotel-cache · 19, 49 webhook-booking-outage ·
+ * 20–22 vendor-outage · 23–29 subgraph subscriptions · 30–31 redis-outage · 32–39 subscriptions (gateway) ·
+ * 40–43 rate-limits · 44, 46–48 tracing · 45 bulkhead-burst. All 50 are taken: a new file needs a wider range.
  * tests/chaos/support.ts refuses to start a process on a port already taken.
  */
 export const extraPort = (offset: number) => base + 50 + offset;
