@@ -93,8 +93,9 @@ export async function start(config: GatewayConfig): Promise<RunningService> {
       ...(redis ? [{ name: 'redis', critical: false, check: async () => void (await redis.ping()) }] : []),
     ],
     readyDetails: () => ({ subgraphs: upstream.circuits() }),
-    // Vendors' signed PMS webhooks: raw body (the HMAC covers it), no user authentication.
-    rawBodyRoutes: (app) => app.post('/webhooks/pms/:vendor', pmsWebhookProxy({ pmsUrl, bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT, timeoutMs: config.SUBGRAPH_TIMEOUT_MS })),
+    // Vendors' signed PMS webhooks: raw body (the HMAC covers it), no user authentication, a per-IP limit.
+    rawBodyRoutes: (app) =>
+      app.post('/webhooks/pms/:vendor', rateLimits.webhookLimit, pmsWebhookProxy({ pmsUrl, bodyLimit: config.PMS_WEBHOOK_BODY_LIMIT, timeoutMs: config.SUBGRAPH_TIMEOUT_MS })),
   });
   app.post('/auth/login', rateLimits.loginLimit);
   auth.mountRoutes(app);

@@ -41,9 +41,9 @@ let hotelId = '';
 let rooms: string[] = [];
 
 /** config/rate-limits.yaml as shipped, plus this file's entries: what an operator would write. */
-function writeLimits(extra: { apiKeys?: Record<string, unknown>; fields?: Record<string, unknown> }): void {
+function writeLimits(extra: { apiKeys?: Record<string, unknown>; fields?: Record<string, unknown>; webhookPerIp?: Record<string, unknown> }): void {
   const shipped = parseYaml(readFileSync('config/rate-limits.yaml', 'utf8')) as Record<string, any>;
-  const file = { ...shipped, fields: { ...shipped.fields, ...extra.fields }, apiKeys: { ...extra.apiKeys } };
+  const file = { ...shipped, fields: { ...shipped.fields, ...extra.fields }, apiKeys: { ...extra.apiKeys }, ...(extra.webhookPerIp ? { webhookPerIp: extra.webhookPerIp } : {}) };
   writeFileSync(limitsPath, stringifyYaml(file));
 }
 const baseLimits = () => ({
@@ -51,6 +51,8 @@ const baseLimits = () => ({
   apiKeys: { [keys.budget.id]: { budget: { perMinute: 15, burst: 5, burstWindow: '10m' } } },
   // A tier override: anonymous callers get 3 availability searches a minute.
   fields: { 'Query.availableRooms': { anonymous: { max: 3, window: '1m' }, internal: 'off' } },
+  // PMS webhook deliveries: 3 a minute per client IP (shipped: 600), so a test can reach the limit.
+  webhookPerIp: { max: 3, window: '1m' },
 });
 
 async function startService(name: string, entry: string, port: number, extraEnv: Record<string, string>): Promise<Service> {
@@ -380,5 +382,30 @@ describe('the login limiter', () => {
     const refused = answers.find((a) => a.status === 429)!;
     expect(refused.headers.get('x-ratelimit-limit')).toBe('30');
     expect(((await refused.json()) as { errors: Array<{ message: string }> }).errors[0]!.message).toMatch(/from this address: at most 30 per 1m/);
+  });
+});
+
+describe('the PMS webhook limiter', () => {
+  const deliver = (url: string, ip: string) =>
+    fetch(new URL('/webhooks/pms/mews', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+      body: JSON.stringify({ id: `evt-limit-${run}`, type: 'reservation.cancelled', data: { bookingReference: 'NOPE' } }),
+    });
+
+  it('answers 429 past the per-IP limit across both gateways, before the delivery reaches pms; another IP is not affected', async () => {
+    const refusedBefore = await metric(PORTS.gatewayB, 'innkeep_rate_limit_refusals_total', { field: 'POST /webhooks/pms' });
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await deliver(gateways[i % 2]!, '198.51.100.40'));
+    // Unsigned deliveries: pms refuses them (401 MISSING_SIGNATURE) until the gateway stops them first.
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429]);
+    const refused = answers[3]!;
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('3');
+    const body = (await refused.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', service: 'gateway', limit: 3, window: '1m' });
+    expect(body.errors[0]!.message).toMatch(/webhook deliveries from this address: at most 3 per 1m/);
+    expect(await metric(PORTS.gatewayB, 'innkeep_rate_limit_refusals_total', { field: 'POST /webhooks/pms' })).toBe(refusedBefore + 1);
+    expect((await deliver(gatewayA, '198.51.100.41')).status).toBe(401);
   });
 });

@@ -40,6 +40,7 @@ describe('the limits file', () => {
     const shipped = loadRateLimitSettings(path.resolve('config/rate-limits.yaml'));
     expect(shipped.login).toEqual({ max: 5, windowSeconds: 60 });
     expect(shipped.loginPerIp).toEqual({ max: 30, windowSeconds: 60 });
+    expect(shipped.webhookPerIp).toEqual({ max: 600, windowSeconds: 60 });
     expect(shipped.budgets.partner).toEqual({ perMinute: 600, perHour: 20_000, perDay: 200_000, burst: 200, burstWindowSeconds: 600 });
     expect(shipped.budgets.internal).toBe('off');
     expect(loadRateLimitSettings(path.resolve('tests/setup/rate-limits.yaml')).login.max).toBeGreaterThan(1000);

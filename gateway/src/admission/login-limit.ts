@@ -23,7 +23,7 @@ const hashed = (text: string) => createHash('sha256').update(text).digest('base6
  * Successful and failed attempts count alike. No email reaches Redis or the logs: keys are hashes.
  */
 export function loginLimit(options: LoginLimitOptions): RequestHandler {
-  const refusals = options.metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login)', ['field', 'tier']);
+  const refusals = options.metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login, PMS webhooks)', ['field', 'tier']);
   return async (req: Request, res: Response, next: NextFunction) => {
     const { login, loginPerIp } = options.settings();
     const body = req.body as { email?: unknown } | undefined;

@@ -8,6 +8,7 @@ import { createRateLimits, type RateLimitsOptions } from '../../../lib/src/rate-
 import type { GatewayContext } from '../context.js';
 import { clientBudget } from './client-budget.js';
 import { loginLimit } from './login-limit.js';
+import { webhookLimit } from './webhook-limit.js';
 import { retryAfterPlugin } from './retry-after.js';
 
 export interface GatewayRateLimitsOptions {
@@ -25,6 +26,8 @@ export interface GatewayRateLimits {
   clientBudget: RequestHandler;
   /** Before POST /auth/login: 5 attempts / min per email + IP by default. */
   loginLimit: RequestHandler;
+  /** Before POST /webhooks/pms/:vendor: 600 deliveries / min per client IP by default. */
+  webhookLimit: RequestHandler;
   /** Retry-After on whole-request RATE_LIMITED answers from `@rateLimit` fields. */
   plugin: ApolloServerPlugin<GatewayContext>;
   /** `@rateLimit` on the in-process identity subgraph (createApiKey). */
@@ -46,11 +49,13 @@ export async function createGatewayRateLimits(options: GatewayRateLimitsOptions)
   if (!(await limits.counters.ready())) options.logger.warn({ component: 'rate-limit' }, 'Redis not reachable at start-up: rate limits count in memory on this instance until it is');
   const shared = { counters: limits.counters, settings: limits.settings, metrics: options.metrics };
   const enabled = options.config.RATE_LIMITS_ENABLED;
-  // Staged rollout: off = no client budgets and no field limits; the login limiter (brute force) stays.
+  // Staged rollout: off = no client budgets and no field limits; the login and webhook limiters (brute
+  // force, floods of a public route) stay.
   if (!enabled) options.logger.warn({ component: 'rate-limit' }, 'RATE_LIMITS_ENABLED=false: client budgets and @rateLimit field limits are not enforced');
   return {
     clientBudget: enabled ? clientBudget(shared) : (_req, _res, next) => next(),
     loginLimit: loginLimit(shared),
+    webhookLimit: webhookLimit(shared),
     plugin: retryAfterPlugin<GatewayContext>(),
     applyTo: (schema) => (enabled ? limits.applyTo(schema) : schema),
     close: () => limits.close(),

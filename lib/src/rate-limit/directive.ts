@@ -72,7 +72,7 @@ export function usesRateLimit(schema: GraphQLSchema): boolean {
  * service at start-up naming the field. Per call: a tier lookup, a key, one Redis round trip.
  */
 export function rateLimitDirectiveTransformer(options: FieldRateLimitOptions): { transform(schema: GraphQLSchema): GraphQLSchema; rules: FieldRule[] } {
-  const refusals = options.metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login)', ['field', 'tier']);
+  const refusals = options.metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login, PMS webhooks)', ['field', 'tier']);
   const rules: FieldRule[] = [];
   const transform = (schema: GraphQLSchema) => {
     const definition = schema.getDirective(DIRECTIVE);

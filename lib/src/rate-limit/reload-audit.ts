@@ -36,6 +36,7 @@ export function changedRateLimitKeys(before: RateLimitSettings, after: RateLimit
       ...Object.entries(s.budgets).map(([tier, budget]) => [`budgets.${tier}`, JSON.stringify(budget)] as const),
       ['login', JSON.stringify(s.login)],
       ['loginPerIp', JSON.stringify(s.loginPerIp)],
+      ['webhookPerIp', JSON.stringify(s.webhookPerIp)],
     ]);
   const a = flat(before);
   const b = flat(after);

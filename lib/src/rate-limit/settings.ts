@@ -43,6 +43,11 @@ export interface RateLimitSettings {
   login: Limit;
   /** POST /auth/login per client IP, whatever the email (password spraying; each attempt costs a scrypt hash). */
   loginPerIp: Limit;
+  /**
+   * POST /webhooks/pms/:vendor per client IP, before the signature is checked: every delivery, even a
+   * refused one, costs an HMAC check and an audit record, so a flood must stop at the gateway.
+   */
+  webhookPerIp: Limit;
   apiKeys: Map<string, ApiKeyOverrides>;
 }
 
@@ -57,6 +62,8 @@ export const DEFAULT_BUDGETS: Record<Tier, BudgetOverride> = {
 export const DEFAULT_LOGIN_LIMIT: Limit = { max: 5, windowSeconds: 60 };
 /** POST /auth/login: 30 attempts per minute per client IP, any email. */
 export const DEFAULT_LOGIN_PER_IP_LIMIT: Limit = { max: 30, windowSeconds: 60 };
+/** POST /webhooks/pms/:vendor: 600 deliveries per minute per client IP (a vendor's busy minute, with room). */
+export const DEFAULT_WEBHOOK_PER_IP_LIMIT: Limit = { max: 600, windowSeconds: 60 };
 
 export class RateLimitConfigError extends Error {
   constructor(source: string, issues: string[]) {
@@ -124,6 +131,7 @@ const fileSchema = z.strictObject({
   budgets: z.strictObject(Object.fromEntries(TIERS.map((t) => [t, budgetOrOff.optional()])) as Record<Tier, z.ZodOptional<typeof budgetOrOff>>).optional(),
   login: limit.optional(),
   loginPerIp: limit.optional(),
+  webhookPerIp: limit.optional(),
   /** Per-API-key overrides, by key ID. */
   apiKeys: z
     .record(
@@ -157,6 +165,7 @@ export function rateLimitSettingsFrom(content: unknown, source: string): RateLim
     budgets: { ...DEFAULT_BUDGETS, ...stripUndefined(file.budgets ?? {}) },
     login: file.login ?? DEFAULT_LOGIN_LIMIT,
     loginPerIp: file.loginPerIp ?? DEFAULT_LOGIN_PER_IP_LIMIT,
+    webhookPerIp: file.webhookPerIp ?? DEFAULT_WEBHOOK_PER_IP_LIMIT,
     apiKeys: new Map(
       Object.entries(file.apiKeys ?? {}).map(([id, k]) => [
         id,
