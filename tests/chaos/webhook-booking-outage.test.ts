@@ -7,10 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { signWebhook } from '../../subgraphs/pms/src/webhook-signature.js';
 import { extraPort } from '../setup/state.js';
 import { TEST_WEBHOOK_SECRETS } from '../setup/webhook-secrets.js';
-import { createOwnHotel, eventually, gql, inDays, sql } from '../e2e/support.js';
+import { createOwnHotel, deliverWebhook, eventually, gql, inDays, sql } from '../e2e/support.js';
 import { startProcess, type Proc } from './support.js';
 
 const ADMIN = { as: 'admin@innkeep.test' as const };
@@ -36,21 +35,7 @@ describe('a PMS webhook while the booking service is down', () => {
   });
 
   /** One delivery of `event` as the vendor sends it (signed now), straight to our pms process. */
-  const deliver = async (event: unknown, correlationId: string) => {
-    const raw = JSON.stringify(event);
-    const timestamp = Math.floor(Date.now() / 1000);
-    const response = await fetch(`${pms.url}/webhooks/pms/mews`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-correlation-id': correlationId,
-        'innkeep-webhook-timestamp': String(timestamp),
-        'innkeep-webhook-signature': `v1=${signWebhook(MEWS_SECRET!, timestamp, raw)}`,
-      },
-      body: raw,
-    });
-    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as any };
-  };
+  const deliver = (event: unknown, correlationId: string) => deliverWebhook(pms.url, 'mews', event, { secret: MEWS_SECRET!, correlationId });
   const statusOf = async (id: string) => (await gql<any>(`query($id: ID!) { booking(id: $id) { status } }`, { id }, ADMIN)).data.booking.status;
   const storedEvents = (eventId: string) => sql(`SELECT outcome, booking_id FROM pms.webhook_events WHERE event_id = $1`, [eventId]);
 
@@ -70,7 +55,7 @@ describe('a PMS webhook while the booking service is down', () => {
 
     const refused = await deliver(event, `webhook-outage-${tag}-1`);
     expect(refused.status).toBe(503);
-    expect(refused.retryAfter).toBe('5');
+    expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.body.errors[0].extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'UPSTREAM_UNAVAILABLE', eventId: event.id, service: 'pms' });
     expect(await storedEvents(event.id)).toEqual([]);
     expect(await statusOf(id)).toBe('CONFIRMED');

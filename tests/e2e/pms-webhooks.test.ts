@@ -6,10 +6,10 @@
  * through the public gateway and directly at the pms subgraph (which needs no internal token here).
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signWebhook } from '../../subgraphs/pms/src/webhook-signature.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { TEST_WEBHOOK_SECRETS } from '../setup/webhook-secrets.js';
-import { createOwnHotel, env, eventually, gatewayUrl, gql, inDays, sql, tokenFor } from './support.js';
+import { createOwnHotel, deliverWebhook, env, eventually, gatewayUrl, gql, inDays, sql, tokenFor, type DeliveryOptions, type WebhookDelivery } from './support.js';
 import { connect, type TestClient } from './ws-support.js';
 
 const tag = randomUUID().slice(0, 8);
@@ -24,33 +24,9 @@ const TARGETS = {
 };
 type Target = keyof typeof TARGETS;
 
-interface Delivery {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
-/** One delivery as a vendor sends it; every part can be spoiled on purpose. */
-async function deliver(
-  target: Target,
-  vendor: string,
-  payload: unknown,
-  options: { secret?: string; timestamp?: number; signature?: string; correlationId?: string; omitHeaders?: boolean } = {},
-): Promise<Delivery> {
-  const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = options.signature ?? `v1=${signWebhook(options.secret ?? MEWS_CURRENT!, timestamp, raw)}`;
-  const response = await fetch(`${TARGETS[target]()}/webhooks/pms/${vendor}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-correlation-id': options.correlationId ?? `webhook-${randomUUID()}`,
-      ...(options.omitHeaders ? {} : { 'innkeep-webhook-timestamp': String(timestamp), 'innkeep-webhook-signature': signature }),
-    },
-    body: raw,
-  });
-  return { status: response.status, headers: response.headers, body: await response.json().catch(() => null) };
-}
+/** One delivery as a vendor sends it (tests/e2e/support.ts deliverWebhook), to the gateway or to pms itself. */
+const deliver = (target: Target, vendor: string, payload: unknown, options: DeliveryOptions = {}) =>
+  deliverWebhook(TARGETS[target](), vendor, payload, { secret: MEWS_CURRENT!, ...options });
 
 const cancelled = (reservation: { bookingReference?: string; reservationId?: string }, id = `evt-${randomUUID()}`) => ({
   id,
@@ -208,7 +184,7 @@ describe.each(['gateway', 'pms'] as const)('refused deliveries (%s): audited, no
   });
 
   /** Sends a spoiled delivery; expects the status, the reason in the answer and in the audit trail, and no change. */
-  async function expectRefused(send: (cid: string, event: ReturnType<typeof cancelled>) => Promise<Delivery>, status: number, code: string, reason: string) {
+  async function expectRefused(send: (cid: string, event: ReturnType<typeof cancelled>) => Promise<WebhookDelivery>, status: number, code: string, reason: string) {
     const cid = `webhook-refused-${reason.toLowerCase()}-${randomUUID()}`;
     const event = cancelled({ bookingReference: booking.reference });
     const answer = await send(cid, event);

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { waitReady } from '../../scripts/lib/stack.js';
 import { extraPort } from '../setup/state.js';
-import { actAs, env, eventually, gql, ids, inDays, type GqlResult } from './support.js';
+import { actAs, deliverWebhook, env, eventually, gql, ids, inDays, type GqlResult } from './support.js';
 
 actAs('admin@innkeep.test');
 
@@ -386,12 +386,9 @@ describe('the login limiter', () => {
 });
 
 describe('the PMS webhook limiter', () => {
+  // Unsigned (no signature headers): pms refuses each one it receives with 401 MISSING_SIGNATURE.
   const deliver = (url: string, ip: string) =>
-    fetch(new URL('/webhooks/pms/mews', url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
-      body: JSON.stringify({ id: `evt-limit-${run}`, type: 'reservation.cancelled', data: { bookingReference: 'NOPE' } }),
-    });
+    deliverWebhook(url.replace(/\/graphql$/, ''), 'mews', { id: `evt-limit-${run}`, type: 'reservation.cancelled', data: { bookingReference: 'NOPE' } }, { omitHeaders: true, forwardedFor: ip });
 
   it('answers 429 past the per-IP limit across both gateways, before the delivery reaches pms; another IP is not affected', async () => {
     const refusedBefore = await metric(PORTS.gatewayB, 'innkeep_rate_limit_refusals_total', { field: 'POST /webhooks/pms' });
@@ -402,7 +399,7 @@ describe('the PMS webhook limiter', () => {
     const refused = answers[3]!;
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get('x-ratelimit-limit')).toBe('3');
-    const body = (await refused.json()) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+    const body = refused.body as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', service: 'gateway', limit: 3, window: '1m' });
     expect(body.errors[0]!.message).toMatch(/webhook deliveries from this address: at most 3 per 1m/);
     expect(await metric(PORTS.gatewayB, 'innkeep_rate_limit_refusals_total', { field: 'POST /webhooks/pms' })).toBe(refusedBefore + 1);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import pg from 'pg';
 import { expect } from '@jest/globals';
 import { seedId } from '../../scripts/lib/seed.js';
 import { todayIn } from '../../subgraphs/booking/src/inventory.js';
+import { signWebhook } from '../../subgraphs/pms/src/webhook-signature.js';
 
 export interface GraphQLErrorBody {
   message: string;
@@ -195,4 +197,39 @@ export function countingProxy(target: string, options: { delayMs?: number } = {}
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
   return { server, seen, tokens };
+}
+
+export interface WebhookDelivery {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+export interface DeliveryOptions {
+  /** The vendor's signing secret (every test passes the one it means). */
+  secret?: string;
+  timestamp?: number;
+  /** A signature header of the test's own (spoiled on purpose); default: a valid `v1=` over the body. */
+  signature?: string;
+  correlationId?: string;
+  omitHeaders?: boolean;
+  /** X-Forwarded-For (the gateway trusts it from loopback): the client IP the gateway counts. */
+  forwardedFor?: string;
+}
+
+/** One signed PMS webhook delivery as a vendor sends it to `baseUrl` (gateway or pms, no path); every part can be spoiled. */
+export async function deliverWebhook(baseUrl: string, vendor: string, payload: unknown, options: DeliveryOptions = {}): Promise<WebhookDelivery> {
+  const raw = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = options.signature ?? `v1=${signWebhook(options.secret ?? '', timestamp, raw)}`;
+  const response = await fetch(`${baseUrl}/webhooks/pms/${vendor}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-correlation-id': options.correlationId ?? `webhook-${randomUUID()}`,
+      ...(options.forwardedFor ? { 'x-forwarded-for': options.forwardedFor } : {}),
+      ...(options.omitHeaders ? {} : { 'innkeep-webhook-timestamp': String(timestamp), 'innkeep-webhook-signature': signature }),
+    },
+    body: raw,
+  });
+  return { status: response.status, headers: response.headers, body: await response.json().catch(() => null) };
 }

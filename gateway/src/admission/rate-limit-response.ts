@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { RateLimitedError } from '../../../lib/src/errors.js';
+import type { Limit } from '../../../lib/src/rate-limit/settings.js';
+import type { Count } from '../../../lib/src/rate-limit/store.js';
+import { formatWindow } from '../../../lib/src/rate-limit/window.js';
 
 /** The numbers the X-RateLimit-* headers report: the window closest to refusing this client. */
 export interface RateLimitState {
@@ -18,6 +22,23 @@ export function setRateLimitHeaders(res: Response, state: RateLimitState): void 
   res.setHeader('X-RateLimit-Limit', String(state.limit));
   res.setHeader('X-RateLimit-Remaining', String(Math.max(0, state.remaining)));
   res.setHeader('X-RateLimit-Reset', String(Math.max(0, Math.ceil(state.resetSeconds))));
+}
+
+/** A counter key that keeps what it counts (an email, an IP) out of Redis: a short SHA-256. */
+export const hashedKey = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 32);
+
+/** The X-RateLimit-* numbers of one count. */
+export const stateOf = (count: Count): RateLimitState => ({ limit: count.limit, remaining: count.remaining, resetSeconds: count.msBeforeReset / 1000 });
+
+/**
+ * A refusal by one limit of an endpoint limiter (login, webhooks): 429 with `Retry-After` from the count,
+ * the limit and its window in the extensions, "Too many <what>: at most N per <window>". Returns retryAfter.
+ */
+export function refuseOverLimit(req: Request, res: Response, limit: Limit, count: Count, what: string): number {
+  const retryAfter = Math.max(1, Math.ceil(count.msBeforeReset / 1000));
+  const window = formatWindow(limit.windowSeconds);
+  sendRateLimited(req, res, new RateLimitedError(`Too many ${what}: at most ${limit.max} per ${window}. Retry in ${retryAfter} s.`, retryAfter, { limit: limit.max, window }));
+  return retryAfter;
 }
 
 /** A whole-request refusal: HTTP 429, `Retry-After`, and a GraphQL error body in the contract's shape (GUIDE §3). */

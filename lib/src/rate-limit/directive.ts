@@ -6,7 +6,7 @@ import { actorOf, ANONYMOUS, type Principal } from '../identity.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { describeLimit, fieldLimitFor, tierOf, type Limit, type RateLimitSettings } from './settings.js';
-import type { CounterStore } from './store.js';
+import { rateLimitRefusals, type CounterStore } from './store.js';
 import { callerKey } from './tiers.js';
 import { formatWindow, parseWindow, WINDOW_HINT } from './window.js';
 
@@ -72,7 +72,7 @@ export function usesRateLimit(schema: GraphQLSchema): boolean {
  * service at start-up naming the field. Per call: a tier lookup, a key, one Redis round trip.
  */
 export function rateLimitDirectiveTransformer(options: FieldRateLimitOptions): { transform(schema: GraphQLSchema): GraphQLSchema; rules: FieldRule[] } {
-  const refusals = options.metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login, PMS webhooks)', ['field', 'tier']);
+  const refusals = rateLimitRefusals(options.metrics);
   const rules: FieldRule[] = [];
   const transform = (schema: GraphQLSchema) => {
     const definition = schema.getDirective(DIRECTIVE);

@@ -3,6 +3,10 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
+/** `innkeep_rate_limit_refusals_total{field,tier}`: field limits, the login and the webhook limiters (one definition). */
+export const rateLimitRefusals = (metrics: Metrics) =>
+  metrics.counter('innkeep_rate_limit_refusals_total', 'Calls refused by a rate limit (field @rateLimit, login, PMS webhooks)', ['field', 'tier'] as const);
+
 /** What one count said. `allowed` is false once `consumed` went past `limit`. */
 export interface Count {
   allowed: boolean;

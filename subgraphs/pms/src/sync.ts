@@ -181,7 +181,7 @@ export class PmsSync {
       try {
         // ERROR, the queued job and the audit event commit together: no reader sees an ERROR connection
         // without its pending sync (as markSynced completes the job with the ACTIVE update).
-        const outcome = await this.deps.prisma.$transaction(async (tx) => {
+        const { updated, job } = await this.deps.prisma.$transaction(async (tx) => {
           const updated = await tx.pmsConnection.update({ where: { hotelId }, data: { status: 'ERROR', lastError: error.message } });
           if (!this.deps.queueOnOutage) {
             await this.auditOutcome(connection, 'pms.sync_failed', trigger, { reason: error.message, ...error.counts }, tx);
@@ -192,7 +192,6 @@ export class PmsSync {
           return { updated, job };
         });
         this.deps.audit.afterCommit();
-        const { updated, job } = outcome;
         if (!job) {
           log.warn({ hotelId, reason: error.message }, 'PMS sync stopped: vendor unavailable');
           throw new ServiceUnavailableError(`The PMS vendor is unavailable: ${error.message}`, { vendor: connection.vendor });
