@@ -1,14 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Metrics } from '../../../lib/src/metrics.js';
-import type { Limit, RateLimitSettings } from '../../../lib/src/rate-limit/settings.js';
-import { rateLimitRefusals, type Count, type CounterStore } from '../../../lib/src/rate-limit/store.js';
-import { hashedKey, refuseOverLimit, setRateLimitHeaders, stateOf } from './rate-limit-response.js';
-
-export interface LoginLimitOptions {
-  counters: CounterStore;
-  settings(): RateLimitSettings;
-  metrics: Metrics;
-}
+import type { Limit } from '../../../lib/src/rate-limit/settings.js';
+import { rateLimitRefusals, type Count } from '../../../lib/src/rate-limit/store.js';
+import { hashedKey, refuseOverLimit, setRateLimitHeaders, stateOf, type EndpointLimitOptions } from './rate-limit-response.js';
 
 /**
  * POST /auth/login, counted before the password is checked:
@@ -17,7 +10,7 @@ export interface LoginLimitOptions {
  *    guard proper, since every attempt costs a scrypt hash.
  * Successful and failed attempts count alike. No email reaches Redis or the logs: keys are hashes.
  */
-export function loginLimit(options: LoginLimitOptions): RequestHandler {
+export function loginLimit(options: EndpointLimitOptions): RequestHandler {
   const refusals = rateLimitRefusals(options.metrics);
   return async (req: Request, res: Response, next: NextFunction) => {
     const { login, loginPerIp } = options.settings();

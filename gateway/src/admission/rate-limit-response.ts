@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { RateLimitedError } from '../../../lib/src/errors.js';
-import type { Limit } from '../../../lib/src/rate-limit/settings.js';
-import type { Count } from '../../../lib/src/rate-limit/store.js';
+import type { Metrics } from '../../../lib/src/metrics.js';
+import type { Limit, RateLimitSettings } from '../../../lib/src/rate-limit/settings.js';
+import type { Count, CounterStore } from '../../../lib/src/rate-limit/store.js';
 import { formatWindow } from '../../../lib/src/rate-limit/window.js';
+
+/** What an endpoint limiter (login, webhooks) counts with: the shared counters and the limits in force. */
+export interface EndpointLimitOptions {
+  counters: CounterStore;
+  /** The limits in force (re-read on SIGHUP). */
+  settings(): RateLimitSettings;
+  metrics: Metrics;
+}
 
 /** The numbers the X-RateLimit-* headers report: the window closest to refusing this client. */
 export interface RateLimitState {

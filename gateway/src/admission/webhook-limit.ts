@@ -1,14 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Metrics } from '../../../lib/src/metrics.js';
-import type { RateLimitSettings } from '../../../lib/src/rate-limit/settings.js';
-import { rateLimitRefusals, type Count, type CounterStore } from '../../../lib/src/rate-limit/store.js';
-import { hashedKey, refuseOverLimit, setRateLimitHeaders, stateOf } from './rate-limit-response.js';
-
-export interface WebhookLimitOptions {
-  counters: CounterStore;
-  settings(): RateLimitSettings;
-  metrics: Metrics;
-}
+import { rateLimitRefusals, type Count } from '../../../lib/src/rate-limit/store.js';
+import { hashedKey, refuseOverLimit, setRateLimitHeaders, stateOf, type EndpointLimitOptions } from './rate-limit-response.js';
 
 /**
  * POST /webhooks/pms/:vendor, counted per client IP before anything else (`webhookPerIp`, default
@@ -16,7 +8,7 @@ export interface WebhookLimitOptions {
  * audit record at pms. Past the limit: 429 RATE_LIMITED with Retry-After, and the delivery never reaches
  * pms (a real vendor retries it later, as it would after a 503). The key is a hash of the IP.
  */
-export function webhookLimit(options: WebhookLimitOptions): RequestHandler {
+export function webhookLimit(options: EndpointLimitOptions): RequestHandler {
   const refusals = rateLimitRefusals(options.metrics);
   return async (req: Request, res: Response, next: NextFunction) => {
     const { webhookPerIp: limit } = options.settings();
