@@ -31,7 +31,7 @@ export async function prepareDatabase(name: string): Promise<{ url: string; room
  * The whole stack on ports portBase (gateway), +1…+4 (subgraphs), +10 (vendor), logging at info, with the
  * test suite's limits file (budgets high enough never to refuse) under keys of this run's own.
  */
-export function startBenchStack(options: { databaseUrl: string; portBase: number; runName: string; env?: Record<string, string>; nodeArgs?: StackOptions['nodeArgs'] }): Promise<Stack> {
+export function startBenchStack(options: { databaseUrl: string; portBase: number; runName: string; env?: Record<string, string>; nodeArgs?: StackOptions['nodeArgs']; entries?: StackOptions['entries'] }): Promise<Stack> {
   const run = `innkeep:${options.runName}:${Date.now()}`;
   const p = options.portBase;
   return startStack({
@@ -49,6 +49,7 @@ export function startBenchStack(options: { databaseUrl: string; portBase: number
     ports: { gateway: p, hotel: p + 1, booking: p + 2, pms: p + 3, audit: p + 4, vendor: p + 10 },
     logDir: path.resolve('.data/bench-logs'),
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.entries ? { entries: options.entries } : {}),
   });
 }
 

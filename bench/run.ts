@@ -16,7 +16,7 @@
  * Figures, never pass/fail. The load generator runs in this process, on the same cores as the stack.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { decodeJwt } from 'jose';
@@ -40,6 +40,10 @@ const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}
 /** Extra Node flags for the Innkeep gateway only (e.g. `--max-old-space-size=192` to try another heap cap). */
 const GATEWAY_NODE_ARGS = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
+/** Which targets run (`a,b,c` by default): `BENCH_TARGETS=a` measures one gateway alone, e.g. to compare two builds of it. */
+/** `node:cluster` workers of the Innkeep gateway behind its one port (bench/cluster-gateway.ts); 1 = the gateway alone, as deployed. */
+const GATEWAY_WORKERS = Number(process.env.BENCH_GATEWAY_WORKERS ?? 1);
+const TARGETS = (process.env.BENCH_TARGETS ?? 'a,b,c').split(',').map((s) => s.trim());
 const DATABASE = 'innkeep_bench_http';
 /** The processes behind a gateway: their CPU is the `subgraphs` column. */
 const UPSTREAMS = ['hotel', 'booking', 'pms', 'audit', 'vendor'] as const;
@@ -93,14 +97,41 @@ interface RoundResult {
 }
 
 // ── /proc readings ───────────────────────────────────────────────────────────────────────────────────
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime + stime (fields 14, 15)
+/** The process and its descendants (a clustered gateway's workers: BENCH_GATEWAY_WORKERS). */
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      children = children.concat(readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    }
+  } catch {
+    // gone, or no children file: the process alone
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
+/** CPU time (utime + stime) of the process and its descendants, in ms. */
+function cpuMs(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + ownCpuMs(p), 0);
+}
+function ownCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime + stime (fields 14, 15)
+  } catch {
+    return 0; // exited between listing and reading
+  }
+}
+/** Resident memory of the process and its descendants (a cluster: primary + workers, shared pages counted once per process). */
 function rssKB(pid: number): number {
-  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : 0;
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      return sum + (match ? Number(match[1]) : 0);
+    } catch {
+      return sum;
+    }
+  }, 0);
 }
 
 /**
@@ -337,13 +368,15 @@ async function main() {
   const { url: databaseUrl, rooms } = await prepareDatabase(DATABASE);
   const logDir = path.resolve('.data/bench-logs');
   const secret = process.env.INTERNAL_TOKEN_SECRET ?? DEVELOPMENT_INTERNAL_SECRET;
-  console.log('Starting the stack …');
+  console.log(`Starting the stack …${GATEWAY_WORKERS > 1 ? ` (the gateway as ${GATEWAY_WORKERS} cluster workers)` : ''}`);
+  if (GATEWAY_WORKERS > 1) await buildBundles({ 'cluster-gateway': 'bench/cluster-gateway.ts' });
   const stack: Stack = await startBenchStack({
     databaseUrl,
     portBase: PORT_BASE,
     runName: 'bench-http',
-    env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600' },
+    env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600', GATEWAY_WORKERS: String(GATEWAY_WORKERS) },
     nodeArgs: { gateway: [...GATEWAY_NODE_ARGS, ...PROFILE_ARGS] },
+    ...(GATEWAY_WORKERS > 1 ? { entries: { gateway: builtEntry('cluster-gateway') } } : {}),
   });
   const services = Object.fromEntries((['gateway', 'hotel', 'booking', 'pms', 'audit', 'vendor'] as const).map((n) => [n, stack.service(n)!])) as Record<ServiceName, ServiceProcess>;
   const bareUrl = `http://127.0.0.1:${PORT_BASE + 20}/graphql`;
@@ -368,7 +401,8 @@ async function main() {
     // Direct calls carry an internal token as the gateway would sign it (long-lived: it outlasts the run).
     const direct = new InternalTokenSigner(secret, 'gateway', 3 * 3600);
     const directAuth = async (audience: string) => `Bearer ${await direct.sign(principal, audience, crypto.randomUUID())}`;
-    const targetsFor = async (q: QueryCase): Promise<Target[]> => [
+    const targetsFor = async (q: QueryCase): Promise<Target[]> => (await allTargetsFor(q)).filter((t) => TARGETS.includes(t.name));
+    const allTargetsFor = async (q: QueryCase): Promise<Target[]> => [
       { name: 'a', label: 'Innkeep gateway', url: gatewayGraphql, pid: services.gateway.child.pid!, authorization: `Bearer ${jwt}` },
       { name: 'b', label: 'bare @apollo/gateway', url: bareUrl, pid: bare!.pid!, authorization: '' },
       ...(q.owner

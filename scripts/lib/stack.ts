@@ -35,6 +35,8 @@ export interface StackOptions {
   readyTimeoutMs?: number;
   /** Extra Node flags per service, before the entry (e.g. `--cpu-prof` for the benchmark's profiles). */
   nodeArgs?: Partial<Record<ServiceName, string[]>>;
+  /** Another built entry for a service (e.g. the benchmark's clustered gateway), else `dist/services/<name>.mjs`. */
+  entries?: Partial<Record<ServiceName, string>>;
 }
 
 export interface ServiceProcess {
@@ -91,7 +93,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const start = async (name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> => {
-    const args = [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), projectPath(builtEntry(name))];
+    const args = [...(SERVICE_NODE_ARGS[name] ?? []), ...(options.nodeArgs?.[name] ?? []), projectPath(options.entries?.[name] ?? builtEntry(name))];
     const env = { ...envFor(name), ...extraEnv };
     let child: ChildProcess;
     let recent: () => string[];
