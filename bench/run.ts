@@ -76,6 +76,12 @@ interface QueryCase {
   nextVariables?: () => Record<string, unknown>;
   /** Only run when BENCH_QUERIES names it. */
   optional?: boolean;
+  /**
+   * Every request from a new anonymous client: no Authorization on a, and a client IP of its own in
+   * `X-Forwarded-For` (the gateway trusts its loopback proxy) on every target. a's hotel cache and shared
+   * reads are keyed per identity, so nothing is reused: the other end from the one-user queries.
+   */
+  newClientEachRequest?: boolean;
 }
 interface RoundResult {
   query: string;
@@ -237,6 +243,16 @@ function queryCases(rooms: string[]): QueryCase[] {
       nextVariables: nextBooking,
     },
     {
+      // Not one of the issue's four: query 1 as traffic of many callers would see it, each one new (see
+      // newClientEachRequest). What the per-identity cache is worth when no caller repeats a read.
+      id: 'hotelsNewClients',
+      title: '1b single-subgraph list, a new anonymous client per request',
+      owner: 'hotel',
+      query: `query BenchHotels { hotels { id name slug rooms { id number floor } } }`,
+      newClientEachRequest: true,
+      optional: true,
+    },
+    {
       // Not one of the issue's four: the gateway's fixed cost per request (edge, auth, budget, Apollo
       // pipeline, logs, metrics) with no subgraph call at all — a gateway answers `__typename` itself.
       id: 'overhead',
@@ -249,12 +265,24 @@ function queryCases(rooms: string[]): QueryCase[] {
 }
 
 // ── one load round ───────────────────────────────────────────────────────────────────────────────────
+/** Client IPs handed out so far (newClientEachRequest): never reused within a run, or a's cache (60 s) would hit on a round's repeat. */
+let newClients = 0;
+
 async function loadRound(target: Target, q: QueryCase, seconds: number, watch: Record<string, number>) {
   const endpoint = new URL(target.url);
   let graphqlErrors = 0;
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(target.authorization ? { authorization: target.authorization } : {}) };
   const fixedBody = JSON.stringify({ query: q.query, variables: q.variables ?? {} });
   const next = q.nextVariables;
+  const newClient = (request: autocannon.Request) => {
+    const n = ++newClients;
+    return { ...request, headers: { ...request.headers, 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } };
+  };
+  const setupRequest = next
+    ? (request: autocannon.Request) => ({ ...request, body: JSON.stringify({ query: q.query, variables: next() }) })
+    : q.newClientEachRequest
+      ? newClient
+      : undefined;
   const onResponse = (_status: number, body: string) => {
     if (body.includes('"errors"')) graphqlErrors++;
   };
@@ -276,7 +304,7 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
         path: endpoint.pathname,
         headers,
         body: fixedBody,
-        ...(next ? { setupRequest: (request: autocannon.Request) => ({ ...request, body: JSON.stringify({ query: q.query, variables: next() }) }) } : {}),
+        ...(setupRequest ? { setupRequest } : {}),
         onResponse,
       },
     ],
@@ -403,7 +431,7 @@ async function main() {
     const directAuth = async (audience: string) => `Bearer ${await direct.sign(principal, audience, crypto.randomUUID())}`;
     const targetsFor = async (q: QueryCase): Promise<Target[]> => (await allTargetsFor(q)).filter((t) => TARGETS.includes(t.name));
     const allTargetsFor = async (q: QueryCase): Promise<Target[]> => [
-      { name: 'a', label: 'Innkeep gateway', url: gatewayGraphql, pid: services.gateway.child.pid!, authorization: `Bearer ${jwt}` },
+      { name: 'a', label: 'Innkeep gateway', url: gatewayGraphql, pid: services.gateway.child.pid!, authorization: q.newClientEachRequest ? '' : `Bearer ${jwt}` },
       { name: 'b', label: 'bare @apollo/gateway', url: bareUrl, pid: bare!.pid!, authorization: '' },
       ...(q.owner
         ? [{ name: 'c' as const, label: `${q.owner} subgraph direct`, url: `${stack.urls[q.owner]}/graphql`, pid: services[q.owner].child.pid!, authorization: await directAuth(q.owner) }]

@@ -119,6 +119,31 @@ describe('hotel cache: invalidation and shared reads across gateway replicas', (
     expect(subjects.size).toBe(users.length);
   });
 
+  it('anonymous callers from different client IPs are one identity: they share a read; a signed-in caller never joins it', async () => {
+    // Public fields only (room.status would be UNAUTHENTICATED for them: an error, never shared).
+    const PUBLIC = `query($id: ID!) { room(id: $id) { id number hotel { name } } }`;
+    const read = (ip: string, as: DemoUser | null = null) => gql<any>(PUBLIC, { id: room102 }, { url: sharingUrl, as, headers: { 'x-forwarded-for': ip } });
+    await read('198.51.100.250'); // plans warm
+    proxy.seen.length = 0;
+    proxy.tokens.length = 0;
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => read(`198.51.100.${i + 1}`)));
+    for (const { errors, data } of answers) {
+      expect(errors).toEqual([]);
+      expect(data).toEqual(answers[0]!.data);
+    }
+    // 12 visitors, 12 IPs, one anonymous identity: merged into (almost) one call, as for one user.
+    expect(proxy.seen.length).toBeGreaterThanOrEqual(1);
+    expect(proxy.seen.length).toBeLessThanOrEqual(3);
+
+    proxy.seen.length = 0;
+    proxy.tokens.length = 0;
+    const mixed = await Promise.all(Array.from({ length: 12 }, (_, i) => read(`198.51.100.${i + 1}`, i % 2 ? 'guest@innkeep.test' : null)));
+    for (const { errors } of mixed) expect(errors).toEqual([]);
+    // The guest's reads went with the guest's own token, the visitors' with the anonymous one: never joined.
+    const subjects = new Set(proxy.tokens.map((t) => decodeJwt(t.replace(/^Bearer /, '')).sub));
+    expect(subjects.size).toBe(2);
+  });
+
   it('answers with errors are never shared: each caller asks for itself (so each refusal is seen upstream)', async () => {
     proxy.seen.length = 0;
     await Promise.all(Array.from({ length: 6 }, () => expectRoomAsSeenBy('manager@alpine-lodge.test', sharingUrl)));

@@ -27,21 +27,20 @@ const reads = (options: Partial<{ dedup: boolean; cacheTtlMs: number; cacheMaxSi
   new SharedReads({ subgraph: 'hotel', dedup: true, cacheTtlMs: 60_000, cacheMaxSize: 1_000_000, metrics: createMetrics('test', { defaultMetrics: false }), ...options });
 
 describe('SharedReads', () => {
-  it('keys by identity: principal, roles, hotels, scopes and client IP all count', () => {
+  it('keys by identity: principal, roles, hotels and scopes all count', () => {
     const shared = reads();
-    const key = shared.keyOf(manager, undefined, query);
-    expect(shared.keyOf(manager, undefined, { ...query })).toBe(key);
+    const key = shared.keyOf(manager, query);
+    expect(shared.keyOf(manager, { ...query })).toBe(key);
     for (const other of [otherManager, { ...manager, roles: ['FRONT_DESK'] }, { ...manager, hotelIds: ['h-2'] }, { ...manager, scopes: ['hotels:write'] }, ANONYMOUS] as Principal[]) {
-      expect(shared.keyOf(other, undefined, query)).not.toBe(key);
+      expect(shared.keyOf(other, query)).not.toBe(key);
     }
-    expect(shared.keyOf(ANONYMOUS, '203.0.113.7', query)).not.toBe(shared.keyOf(ANONYMOUS, '203.0.113.8', query));
-    expect(shared.keyOf(manager, undefined, { ...query, variables: { id: 'x' } })).not.toBe(key);
+    expect(shared.keyOf(manager, { ...query, variables: { id: 'x' } })).not.toBe(key);
   });
 
   it('merges identical reads in flight, and each caller gets its own copy', async () => {
     const shared = reads({ cacheTtlMs: 0 });
     const hotel = upstream();
-    const key = shared.keyOf(manager, undefined, query);
+    const key = shared.keyOf(manager, query);
     const answers = Array.from({ length: 5 }, () => shared.read(key, hotel.fetch));
     hotel.release();
     const all = await Promise.all(answers);
@@ -59,7 +58,7 @@ describe('SharedReads', () => {
       calls++;
       return new Promise<Answer>((resolve) => setTimeout(() => resolve({ data: null, errors: [{ message: 'Forbidden' }] }), 5));
     };
-    const key = shared.keyOf(manager, undefined, query);
+    const key = shared.keyOf(manager, query);
     await Promise.all(Array.from({ length: 3 }, () => shared.read(key, refusing)));
     expect(calls).toBe(3);
     await shared.read(key, refusing);
@@ -69,7 +68,7 @@ describe('SharedReads', () => {
   it('caches until invalidated; a read that started before a write does not refill the cache', async () => {
     const shared = reads();
     const hotel = upstream();
-    const key = shared.keyOf(manager, undefined, query);
+    const key = shared.keyOf(manager, query);
     const first = shared.read(key, hotel.fetch);
     hotel.release();
     await first;
@@ -90,7 +89,7 @@ describe('SharedReads', () => {
   it('keeps nothing while the invalidation feed is down', async () => {
     const shared = reads();
     const hotel = upstream();
-    const key = shared.keyOf(manager, undefined, query);
+    const key = shared.keyOf(manager, query);
     shared.setFeedUp(false);
     for (let i = 0; i < 2; i++) {
       const read = shared.read(key, hotel.fetch);
@@ -109,7 +108,7 @@ describe('SharedReads', () => {
   it('evicts the least recently used answers past its size bound', async () => {
     const shared = reads({ cacheMaxSize: 200 });
     const hotel = upstream(() => ({ data: { blob: 'x'.repeat(80) } }));
-    const keys = ['a', 'b', 'c'].map((id) => shared.keyOf({ ...manager, id }, undefined, query));
+    const keys = ['a', 'b', 'c'].map((id) => shared.keyOf({ ...manager, id }, query));
     for (const key of keys) {
       const read = shared.read(key, hotel.fetch);
       hotel.release();

@@ -72,8 +72,8 @@ export class SubgraphDataSource implements GraphQLDataSource<GatewayContext> {
     const shared = this.options.shared;
     if (!shared) return this.dispatch(options);
     if (options.kind === INCOMING_OPERATION && isQuery(options.request.query)) {
-      const { principal = ANONYMOUS, clientIp } = (options.context ?? {}) as Partial<GatewayContext>;
-      return shared.read(shared.keyOf(principal, clientIp, options.request), () => this.dispatch(options));
+      const { principal = ANONYMOUS } = (options.context ?? {}) as Partial<GatewayContext>;
+      return shared.read(shared.keyOf(principal, options.request), () => this.dispatch(options));
     }
     const answer = this.dispatch(options);
     // A write through this replica is seen at once by its next read (other replicas: the invalidation feed).

@@ -25,9 +25,12 @@ export interface SharedReadsOptions {
  *    (LRU eviction) and `invalidate()` for the writes that change it.
  *
  * Never across identities: the key is the identity the internal token is signed for (`principalKey`:
- * kind, ID, email, roles, hotels, scopes, and the client IP the token carries) + query + variables, so two callers
- * share an answer only when the subgraph would have been asked the very same thing by the very same
- * token. Only error-free answers are shared or kept: a follower whose leader failed or answered errors
+ * kind, ID, email, roles, hotels, scopes) + query + variables, so two callers share an answer only when
+ * the subgraph would have been asked the very same thing for the very same principal. The client IP the
+ * token also carries is not part of the key: a subgraph uses it only to count its `@rateLimit` fields
+ * per anonymous caller, and what those answer differently (RATE_LIMITED) is an error, never shared or
+ * kept. Without it, every anonymous visitor was an identity of their own, and public hotel data read by
+ * anonymous callers was never reused (bench query `hotelsNewClients`). Only error-free answers are shared or kept: a follower whose leader failed or answered errors
  * asks for itself (so a refusal is still audited per request by the subgraph), and nothing with errors
  * is cached. Answers are kept as JSON text and parsed per consumer: the gateway merges entity data into
  * the objects it receives, so two requests must never hold the same object.
@@ -62,10 +65,10 @@ export class SharedReads {
     return !!this.cache;
   }
 
-  /** The sharing key of a read: identity-bound, never shared between two identities. */
-  keyOf(principal: Principal, clientIp: string | undefined, request: { query?: string | undefined; variables?: unknown; operationName?: string | undefined }): string {
+  /** The sharing key of a read: identity-bound, never shared between two identities (the client IP is not one: see above). */
+  keyOf(principal: Principal, request: { query?: string | undefined; variables?: unknown; operationName?: string | undefined }): string {
     return createHash('sha256')
-      .update(principalKey(principal, clientIp))
+      .update(principalKey(principal))
       .update('\0')
       .update(request.query ?? '')
       .update('\0')
