@@ -1,8 +1,8 @@
 /**
  * `BENCH_GATEWAY_WORKERS=N npm run bench` (N ≥ 2): the Innkeep gateway as N `node:cluster` workers behind
  * its one port, to measure whether several gateway processes pay on this machine (docs/performance.md
- * "One process"). Benchmark-only: the product runs one gateway process per container and scales with
- * replicas (docs/operations.md).
+ * "One process per gateway, not a cluster"). Benchmark-only: the product runs one gateway process per
+ * container and scales with replicas (docs/deployment.md "Replicas").
  *
  * The primary only accepts connections and hands them to the workers (Node's round-robin scheduling);
  * each worker is the built gateway (`dist/services/gateway.mjs`), unchanged, with its own caches,

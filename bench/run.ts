@@ -40,9 +40,9 @@ const PROFILE_ARGS = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}
 /** Extra Node flags for the Innkeep gateway only (e.g. `--max-old-space-size=192` to try another heap cap). */
 const GATEWAY_NODE_ARGS = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const ONLY = process.env.BENCH_QUERIES?.split(',').map((s) => s.trim()).filter(Boolean);
-/** Which targets run (`a,b,c` by default): `BENCH_TARGETS=a` measures one gateway alone, e.g. to compare two builds of it. */
 /** `node:cluster` workers of the Innkeep gateway behind its one port (bench/cluster-gateway.ts); 1 = the gateway alone, as deployed. */
 const GATEWAY_WORKERS = Number(process.env.BENCH_GATEWAY_WORKERS ?? 1);
+/** Which targets run (`a,b,c` by default): `BENCH_TARGETS=a` measures one gateway alone, e.g. to compare two builds of it. */
 const TARGETS = (process.env.BENCH_TARGETS ?? 'a,b,c').split(',').map((s) => s.trim());
 const DATABASE = 'innkeep_bench_http';
 /** The processes behind a gateway: their CPU is the `subgraphs` column. */
@@ -78,8 +78,8 @@ interface QueryCase {
   optional?: boolean;
   /**
    * Every request from a new anonymous client: no Authorization on a, and a client IP of its own in
-   * `X-Forwarded-For` (the gateway trusts its loopback proxy) on every target. a's hotel cache and shared
-   * reads are keyed per identity, so nothing is reused: the other end from the one-user queries.
+   * `X-Forwarded-For` (the gateway trusts its loopback proxy) on every target: public traffic of many
+   * visitors. All anonymous callers are one identity for a's hotel cache and shared reads, whatever their IP.
    */
   newClientEachRequest?: boolean;
 }
@@ -115,29 +115,25 @@ function processTree(pid: number): number[] {
   }
   return [pid, ...children.flatMap(processTree)];
 }
-/** CPU time (utime + stime) of the process and its descendants, in ms. */
-function cpuMs(pid: number): number {
-  return processTree(pid).reduce((sum, p) => sum + ownCpuMs(p), 0);
-}
-function ownCpuMs(pid: number): number {
+/** A /proc file of a process, or '' if it exited between listing and reading. */
+function procFile(pid: number, name: string): string {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime + stime (fields 14, 15)
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
-    return 0; // exited between listing and reading
+    return '';
   }
+}
+/** CPU time (utime + stime, fields 14 and 15 of stat) of the process and its descendants, in ms. */
+function cpuMs(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    const stat = procFile(p, 'stat');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return sum + (stat ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK : 0);
+  }, 0);
 }
 /** Resident memory of the process and its descendants (a cluster: primary + workers, shared pages counted once per process). */
 function rssKB(pid: number): number {
-  return processTree(pid).reduce((sum, p) => {
-    try {
-      const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
-      return sum + (match ? Number(match[1]) : 0);
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return processTree(pid).reduce((sum, p) => sum + Number(/VmRSS:\s+(\d+)/.exec(procFile(p, 'status'))?.[1] ?? 0), 0);
 }
 
 /**
@@ -243,8 +239,8 @@ function queryCases(rooms: string[]): QueryCase[] {
       nextVariables: nextBooking,
     },
     {
-      // Not one of the issue's four: query 1 as traffic of many callers would see it, each one new (see
-      // newClientEachRequest). What the per-identity cache is worth when no caller repeats a read.
+      // Not one of the issue's four: query 1 as public traffic of many visitors would see it, each one new
+      // (see newClientEachRequest).
       id: 'hotelsNewClients',
       title: '1b single-subgraph list, a new anonymous client per request',
       owner: 'hotel',
@@ -274,15 +270,14 @@ async function loadRound(target: Target, q: QueryCase, seconds: number, watch: R
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(target.authorization ? { authorization: target.authorization } : {}) };
   const fixedBody = JSON.stringify({ query: q.query, variables: q.variables ?? {} });
   const next = q.nextVariables;
-  const newClient = (request: autocannon.Request) => {
-    const n = ++newClients;
-    return { ...request, headers: { ...request.headers, 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } };
-  };
-  const setupRequest = next
-    ? (request: autocannon.Request) => ({ ...request, body: JSON.stringify({ query: q.query, variables: next() }) })
-    : q.newClientEachRequest
-      ? newClient
-      : undefined;
+  let setupRequest: ((request: autocannon.Request) => autocannon.Request) | undefined;
+  if (next) setupRequest = (request) => ({ ...request, body: JSON.stringify({ query: q.query, variables: next() }) });
+  else if (q.newClientEachRequest) {
+    setupRequest = (request) => {
+      const n = ++newClients;
+      return { ...request, headers: { ...request.headers, 'x-forwarded-for': `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}` } };
+    };
+  }
   const onResponse = (_status: number, body: string) => {
     if (body.includes('"errors"')) graphqlErrors++;
   };
@@ -402,7 +397,7 @@ async function main() {
     databaseUrl,
     portBase: PORT_BASE,
     runName: 'bench-http',
-    env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600', GATEWAY_WORKERS: String(GATEWAY_WORKERS) },
+    env: { INTERNAL_TOKEN_SECRET: secret, ACCESS_TOKEN_TTL_SECONDS: '3600', ...(GATEWAY_WORKERS > 1 ? { GATEWAY_WORKERS: String(GATEWAY_WORKERS) } : {}) },
     nodeArgs: { gateway: [...GATEWAY_NODE_ARGS, ...PROFILE_ARGS] },
     ...(GATEWAY_WORKERS > 1 ? { entries: { gateway: builtEntry('cluster-gateway') } } : {}),
   });
@@ -429,14 +424,16 @@ async function main() {
     // Direct calls carry an internal token as the gateway would sign it (long-lived: it outlasts the run).
     const direct = new InternalTokenSigner(secret, 'gateway', 3 * 3600);
     const directAuth = async (audience: string) => `Bearer ${await direct.sign(principal, audience, crypto.randomUUID())}`;
-    const targetsFor = async (q: QueryCase): Promise<Target[]> => (await allTargetsFor(q)).filter((t) => TARGETS.includes(t.name));
-    const allTargetsFor = async (q: QueryCase): Promise<Target[]> => [
-      { name: 'a', label: 'Innkeep gateway', url: gatewayGraphql, pid: services.gateway.child.pid!, authorization: q.newClientEachRequest ? '' : `Bearer ${jwt}` },
-      { name: 'b', label: 'bare @apollo/gateway', url: bareUrl, pid: bare!.pid!, authorization: '' },
-      ...(q.owner
-        ? [{ name: 'c' as const, label: `${q.owner} subgraph direct`, url: `${stack.urls[q.owner]}/graphql`, pid: services[q.owner].child.pid!, authorization: await directAuth(q.owner) }]
-        : []),
-    ];
+    const targetsFor = async (q: QueryCase): Promise<Target[]> => {
+      const all: Target[] = [
+        { name: 'a', label: 'Innkeep gateway', url: gatewayGraphql, pid: services.gateway.child.pid!, authorization: q.newClientEachRequest ? '' : `Bearer ${jwt}` },
+        { name: 'b', label: 'bare @apollo/gateway', url: bareUrl, pid: bare!.pid!, authorization: '' },
+        ...(q.owner
+          ? [{ name: 'c' as const, label: `${q.owner} subgraph direct`, url: `${stack.urls[q.owner]}/graphql`, pid: services[q.owner].child.pid!, authorization: await directAuth(q.owner) }]
+          : []),
+      ];
+      return all.filter((t) => TARGETS.includes(t.name));
+    };
 
     cases = queryCases(rooms);
     for (const q of cases) {
