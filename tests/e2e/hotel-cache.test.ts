@@ -35,11 +35,15 @@ async function expectRoomAsSeenBy(user: DemoUser | null, url = gatewayUrl()) {
 
 describe('hotel cache: never across identities', () => {
   it('serves a kept answer again to the same identity only', async () => {
-    await expectRoomAsSeenBy('manager@grand-harbor.test');
-    const before = await hits(gatewayUrl());
-    await expectRoomAsSeenBy('manager@grand-harbor.test');
-    // The second read was a cache hit: the cache is really in the path this test exercises.
-    expect(await hits(gatewayUrl())).toBeGreaterThan(before);
+    // A read kept, then read again: the second is a cache hit, so the cache is really in the path this
+    // test exercises. Other test files write hotel data on the same stack while this runs, and any such
+    // write empties the cache (by design), so a pair may straddle one: try a few pairs, one must hit.
+    await eventually(async () => {
+      await expectRoomAsSeenBy('manager@grand-harbor.test');
+      const before = await hits(gatewayUrl());
+      await expectRoomAsSeenBy('manager@grand-harbor.test');
+      return (await hits(gatewayUrl())) > before;
+    });
     // The manager's answer (with the status) is kept; these identities must not get it.
     await expectRoomAsSeenBy(null);
     await expectRoomAsSeenBy('manager@alpine-lodge.test');
@@ -80,12 +84,15 @@ describe('hotel cache: invalidation and shared reads across gateway replicas', (
     const slug = `cache-${Date.now()}`;
     const own = await createOwnHotel(slug);
     const read = async (url: string) => (await gql<any>(`query($id: ID!) { hotel(id: $id) { name } room(id: "${own.roomId}") { status } }`, { id: own.hotelId }, { url })).data;
-    // Both replicas keep the answer (read twice: the second is served from the cache).
+    // Both replicas keep the answer (read twice: the second is served from the cache; a pair may straddle
+    // another test file's hotel write, which empties the cache, so a few pairs are allowed).
     for (const url of [gatewayUrl(), replicaUrl]) {
-      await read(url);
-      const before = await hits(url);
-      expect(await read(url)).toEqual({ hotel: { name: `Test ${slug}` }, room: { status: 'CLEAN' } });
-      expect(await hits(url)).toBeGreaterThan(before);
+      await eventually(async () => {
+        await read(url);
+        const before = await hits(url);
+        expect(await read(url)).toEqual({ hotel: { name: `Test ${slug}` }, room: { status: 'CLEAN' } });
+        return (await hits(url)) > before;
+      });
     }
 
     const renamed = await gql<any>(`mutation($id: ID!) { updateHotel(id: $id, input: { name: "Renamed Cache Hotel" }) { name } }`, { id: own.hotelId });
