@@ -19,6 +19,20 @@ const hotelBase = (graphqlUrl: string) => graphqlUrl.replace(/\/graphql$/, '');
 const hits = async (graphqlUrl: string) => metric(await metricsOf(hotelBase(graphqlUrl)), 'innkeep_upstream_shared_reads_total', { subgraph: 'hotel', outcome: 'hit' }) ?? 0;
 
 /**
+ * `read` twice on the gateway at `graphqlUrl`: the second must be a cache hit, so the cache is really in
+ * the path a test exercises. Other test files write hotel data on the same stack meanwhile, and any such
+ * write empties the cache (by design), so a pair may straddle one: a few pairs are tried, one must hit.
+ */
+async function expectSecondReadCached(graphqlUrl: string, read: () => Promise<unknown>): Promise<void> {
+  await eventually(async () => {
+    await read();
+    const before = await hits(graphqlUrl);
+    await read();
+    return (await hits(graphqlUrl)) > before;
+  });
+}
+
+/**
  * What each identity must see of room 102: staff of grand-harbor the room with its status; anyone else
  * FORBIDDEN / UNAUTHENTICATED on `room.status`, which (non-null) takes the room with it.
  */
@@ -35,15 +49,7 @@ async function expectRoomAsSeenBy(user: DemoUser | null, url = gatewayUrl()) {
 
 describe('hotel cache: never across identities', () => {
   it('serves a kept answer again to the same identity only', async () => {
-    // A read kept, then read again: the second is a cache hit, so the cache is really in the path this
-    // test exercises. Other test files write hotel data on the same stack while this runs, and any such
-    // write empties the cache (by design), so a pair may straddle one: try a few pairs, one must hit.
-    await eventually(async () => {
-      await expectRoomAsSeenBy('manager@grand-harbor.test');
-      const before = await hits(gatewayUrl());
-      await expectRoomAsSeenBy('manager@grand-harbor.test');
-      return (await hits(gatewayUrl())) > before;
-    });
+    await expectSecondReadCached(gatewayUrl(), () => expectRoomAsSeenBy('manager@grand-harbor.test'));
     // The manager's answer (with the status) is kept; these identities must not get it.
     await expectRoomAsSeenBy(null);
     await expectRoomAsSeenBy('manager@alpine-lodge.test');
@@ -84,15 +90,9 @@ describe('hotel cache: invalidation and shared reads across gateway replicas', (
     const slug = `cache-${Date.now()}`;
     const own = await createOwnHotel(slug);
     const read = async (url: string) => (await gql<any>(`query($id: ID!) { hotel(id: $id) { name } room(id: "${own.roomId}") { status } }`, { id: own.hotelId }, { url })).data;
-    // Both replicas keep the answer (read twice: the second is served from the cache; a pair may straddle
-    // another test file's hotel write, which empties the cache, so a few pairs are allowed).
+    // Both replicas keep the answer (the second of two reads is served from the cache).
     for (const url of [gatewayUrl(), replicaUrl]) {
-      await eventually(async () => {
-        await read(url);
-        const before = await hits(url);
-        expect(await read(url)).toEqual({ hotel: { name: `Test ${slug}` }, room: { status: 'CLEAN' } });
-        return (await hits(url)) > before;
-      });
+      await expectSecondReadCached(url, async () => expect(await read(url)).toEqual({ hotel: { name: `Test ${slug}` }, room: { status: 'CLEAN' } }));
     }
 
     const renamed = await gql<any>(`mutation($id: ID!) { updateHotel(id: $id, input: { name: "Renamed Cache Hotel" }) { name } }`, { id: own.hotelId });

@@ -31,9 +31,10 @@ export interface SharedReadsOptions {
  * per anonymous caller, and what those answer differently (RATE_LIMITED) is an error, never shared or
  * kept. Without it, every anonymous visitor was an identity of their own, and public hotel data read by
  * anonymous callers was never reused (bench query `hotelsNewClients`). Only error-free answers are shared
- * or kept: a follower whose leader failed or answered errors asks for itself (so a refusal is still audited per request by the subgraph), and nothing with errors
- * is cached. Answers are kept as JSON text and parsed per consumer: the gateway merges entity data into
- * the objects it receives, so two requests must never hold the same object.
+ * or kept: a follower whose leader failed or answered errors asks for itself (so a refusal is still
+ * audited per request by the subgraph), and nothing with errors is cached. Answers are kept as JSON text
+ * and parsed per consumer: the gateway merges entity data into the objects it receives, so two requests
+ * must never hold the same object.
  */
 export class SharedReads {
   private readonly inflight = new Map<string, Promise<string>>();
